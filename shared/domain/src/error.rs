@@ -1,0 +1,86 @@
+//! The one error type of the product. Each variant's message is what the caller reads;
+//! where the provisioning seed gives a text, the text is verbatim. The mapping to HTTP
+//! status lives in `stratus-http` and nowhere else.
+
+use crate::license::LicenseType;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    // --- authentication (401) ---
+    #[error("{0}")]
+    InvalidToken(String),
+    #[error("No tenant id")]
+    NoTenantId,
+    #[error("Invalid tenant id")]
+    InvalidTenantId,
+    #[error("No app id")]
+    NoAppId,
+    #[error("Invalid app id")]
+    InvalidAppId,
+    #[error("Required role missing")]
+    RequiredRoleMissing,
+    #[error("Provisioning Api disabled by admin")]
+    ProvisioningDisabled,
+    #[error("No app permission found for app id ({0})")]
+    NoAppPermission(String),
+
+    // --- authorisation (403) ---
+    #[error("No authenticated user")]
+    NoAuthenticatedUser,
+    #[error("Required role missing: {0}")]
+    AdminRoleMissing(&'static str),
+    #[error("Organization Unit not allowed")]
+    OrganizationUnitNotAllowed,
+    #[error("No license available: {}", .0.name())]
+    NoLicenseAvailable(LicenseType),
+
+    // --- bad input (400) ---
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("\"SourceO365Id\" or \"NewO365Id\" are required")]
+    CopyIdsRequired,
+    #[error("The source user is synchronised from MS Teams; only manually managed users can be copied")]
+    SourceTeamsSynced,
+    #[error("The source user has no Contact Center license")]
+    SourceWithoutContactCenterLicense,
+    #[error("The user is synchronised from MS Teams; only manually managed users can be deleted")]
+    DeleteTeamsSynced,
+
+    // --- not found (404) ---
+    #[error("A user with this O365 ID was not found")]
+    UserNotFound,
+    #[error("A source user with this \"SourceO365Id\" was not found")]
+    SourceUserNotFound,
+    #[error("Tenant not found")]
+    TenantNotFound,
+
+    // --- conflicts (409) ---
+    #[error("User already exists")]
+    UserAlreadyExists,
+    #[error("Skill already exists")]
+    SkillAlreadyExists,
+    #[error("{} cannot be set to {total}: {in_use} in use", .license.id())]
+    LicensesBelowUsage {
+        license: LicenseType,
+        total: u32,
+        in_use: u32,
+    },
+    /// Too many writers raced for the same item and retries ran out; safe to repeat.
+    #[error("The request conflicted with a concurrent change; please retry")]
+    ConcurrentChange,
+
+    // --- rate limit (429) ---
+    #[error("Rate limit of 60 operations per minute exceeded; retry after {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
+
+    // --- server side (500): the caller never sees internals ---
+    #[error("Unable to check configuration")]
+    Internal(String),
+}
+
+impl Error {
+    /// A 400 that names the field in question.
+    pub fn field(field: &str, problem: &str) -> Error {
+        Error::BadRequest(format!("\"{field}\" {problem}"))
+    }
+}
