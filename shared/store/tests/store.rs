@@ -1,0 +1,344 @@
+//! Storage behaviour against DynamoDB Local (started by `cargo xtask test`): every
+//! invariant the table enforces, checked with real concurrent writers.
+
+use futures::future::join_all;
+use std::path::Path;
+use stratus_domain::license::LicenseType;
+use stratus_domain::{Error, Guid, OrganizationUnit, Tenant, User};
+use stratus_store::{audit_record, Skill, Store};
+
+/// A store on a fresh table of its own, so tests run in parallel without sharing state.
+async fn store() -> Store {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
+        "AWS_ENDPOINT_URL_DYNAMODB is not set: these tests need DynamoDB Local; run `cargo xtask test`"
+    );
+    let base = Store::from_env().await.expect("client");
+    let table = format!("store-test-{}", Guid::new_random());
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
+    stratus_store::table_setup::create_table_from_template(base.client(), &template, &table)
+        .await
+        .expect("create table");
+    Store::new(base.client().clone(), table)
+}
+
+fn audit(tenant: &Guid, action: &str) -> stratus_domain::audit::AuditRecord {
+    audit_record(
+        tenant,
+        "app:test",
+        action,
+        "test".into(),
+        serde_json::json!({}),
+    )
+}
+
+/// A tenant with `contact_center` Contact Center seats and a root unit.
+async fn tenant(store: &Store, contact_center: u32) -> (Guid, OrganizationUnit) {
+    let id = Guid::new_random();
+    let root = OrganizationUnit::root(Guid::new_random(), "Root".into());
+    let t = Tenant::new(id.clone(), "Contoso".into(), root.id.clone());
+    assert!(store
+        .create_tenant(&t, &root, &audit(&id, "tenant.create"))
+        .await
+        .unwrap());
+    store
+        .set_license_totals(
+            &id,
+            &[(LicenseType::ContactCenter, contact_center)],
+            &audit(&id, "licenses"),
+        )
+        .await
+        .unwrap();
+    (id, root)
+}
+
+fn licensed_user(ou: &OrganizationUnit) -> User {
+    let mut u = User::empty(Guid::new_random(), ou.id.clone());
+    u.licenses = vec![LicenseType::ContactCenter];
+    u
+}
+
+async fn in_use(store: &Store, tenant: &Guid) -> u32 {
+    store.tenant(tenant).await.unwrap().unwrap().licenses[&LicenseType::ContactCenter].in_use
+}
+
+#[tokio::test]
+async fn a_user_is_created_once() {
+    let store = store().await;
+    let (t, root) = tenant(&store, 0).await;
+    let user = User::empty(Guid::new_random(), root.id.clone());
+    store
+        .create_user(&t, &user, &audit(&t, "user.create"))
+        .await
+        .unwrap();
+    let again = store
+        .create_user(&t, &user, &audit(&t, "user.create"))
+        .await;
+    assert_eq!(again, Err(Error::UserAlreadyExists));
+    let read = store.user(&t, &user.o365_id).await.unwrap().unwrap();
+    assert_eq!(read.user, user);
+    assert_eq!(read.version, 1);
+}
+
+#[tokio::test]
+async fn concurrent_allocations_never_exceed_the_contingent() {
+    let store = store().await;
+    let (t, root) = tenant(&store, 3).await;
+    let users: Vec<User> = (0..10).map(|_| licensed_user(&root)).collect();
+    let record = audit(&t, "user.copy");
+    let results = join_all(users.iter().map(|u| store.create_user(&t, u, &record))).await;
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(ok, 3, "{results:?}");
+    assert!(results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .all(|e| *e == Error::NoLicenseAvailable(LicenseType::ContactCenter)));
+    assert_eq!(in_use(&store, &t).await, 3);
+}
+
+#[tokio::test]
+async fn a_refused_allocation_writes_nothing() {
+    let store = store().await;
+    let (t, root) = tenant(&store, 0).await;
+    let user = licensed_user(&root);
+    assert_eq!(
+        store.create_user(&t, &user, &audit(&t, "user.copy")).await,
+        Err(Error::NoLicenseAvailable(LicenseType::ContactCenter))
+    );
+    assert!(store.user(&t, &user.o365_id).await.unwrap().is_none());
+    // Only the tenant's own audit records exist: the refused change left none.
+    let actions: Vec<String> = store
+        .audit_records(&t)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert_eq!(actions, vec!["tenant.create", "licenses"]);
+}
+
+#[tokio::test]
+async fn deleting_frees_seats_and_removes_memberships() {
+    let store = store().await;
+    let (t, root) = tenant(&store, 2).await;
+    let user = licensed_user(&root);
+    store
+        .create_user(&t, &user, &audit(&t, "user.create"))
+        .await
+        .unwrap();
+    // A service membership hanging off the user (services arrive later; the key is fixed).
+    let member_sk = format!("USER#{}#MEMBER#{}", user.o365_id, Guid::new_random());
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("TENANT#{t}")),
+        )
+        .item(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S(member_sk.clone()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_use(&store, &t).await, 1);
+    let (found, dependents) = store
+        .user_with_dependents(&t, &user.o365_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(dependents, vec![member_sk]);
+    store
+        .delete_user(&t, &found, &dependents, &audit(&t, "user.delete"))
+        .await
+        .unwrap();
+    assert_eq!(in_use(&store, &t).await, 0);
+    assert!(store
+        .user_with_dependents(&t, &user.o365_id)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn a_stale_version_is_refused() {
+    let store = store().await;
+    let (t, root) = tenant(&store, 1).await;
+    let user = User::empty(Guid::new_random(), root.id.clone());
+    store
+        .create_user(&t, &user, &audit(&t, "user.create"))
+        .await
+        .unwrap();
+    let read = store.user(&t, &user.o365_id).await.unwrap().unwrap();
+    let licensed = User {
+        licenses: vec![LicenseType::ContactCenter],
+        ..user.clone()
+    };
+    store
+        .replace_user(&t, &read, &licensed, &audit(&t, "user.update"))
+        .await
+        .unwrap();
+    assert_eq!(in_use(&store, &t).await, 1);
+    // A second writer still holding version 1 loses, and its licence change is not applied.
+    assert_eq!(
+        store
+            .replace_user(&t, &read, &user, &audit(&t, "user.update"))
+            .await,
+        Err(Error::ConcurrentChange)
+    );
+    assert_eq!(in_use(&store, &t).await, 1);
+}
+
+#[tokio::test]
+async fn contingents_cannot_drop_below_usage() {
+    let store = store().await;
+    let (t, root) = tenant(&store, 2).await;
+    for _ in 0..2 {
+        store
+            .create_user(&t, &licensed_user(&root), &audit(&t, "user.copy"))
+            .await
+            .unwrap();
+    }
+    let result = store
+        .set_license_totals(
+            &t,
+            &[(LicenseType::Interact, 5), (LicenseType::ContactCenter, 1)],
+            &audit(&t, "licenses"),
+        )
+        .await;
+    assert_eq!(
+        result,
+        Err(Error::LicensesBelowUsage {
+            license: LicenseType::ContactCenter,
+            total: 1,
+            in_use: 2
+        })
+    );
+    // All or nothing: the Interact total did not change either.
+    assert_eq!(
+        store.tenant(&t).await.unwrap().unwrap().licenses[&LicenseType::Interact].total,
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_rate_log_has_one_writer_per_version() {
+    let store = store().await;
+    let t = Guid::new_random();
+    assert!(store.save_rate_log(&t, "app", None, &[1]).await.unwrap());
+    assert!(!store.save_rate_log(&t, "app", None, &[2]).await.unwrap());
+    let log = store.rate_log(&t, "app").await.unwrap();
+    assert_eq!(log.slots_ms, vec![1]);
+    assert!(store
+        .save_rate_log(&t, "app", log.version, &[1, 3])
+        .await
+        .unwrap());
+    assert!(!store
+        .save_rate_log(&t, "app", log.version, &[1, 4])
+        .await
+        .unwrap());
+    assert_eq!(
+        store.rate_log(&t, "app").await.unwrap().slots_ms,
+        vec![1, 3]
+    );
+}
+
+#[tokio::test]
+async fn the_snapshot_reads_tenant_log_and_users_at_once() {
+    let store = store().await;
+    let (t, root) = tenant(&store, 0).await;
+    let user = User::empty(Guid::new_random(), root.id.clone());
+    store
+        .create_user(&t, &user, &audit(&t, "user.create"))
+        .await
+        .unwrap();
+    store.save_rate_log(&t, "app", None, &[42]).await.unwrap();
+    let missing = Guid::new_random();
+    let snap = store
+        .snapshot(&t, "app", &[&user.o365_id, &missing])
+        .await
+        .unwrap();
+    assert_eq!(snap.tenant.unwrap().id, t);
+    assert_eq!(snap.rate_log.slots_ms, vec![42]);
+    assert_eq!(snap.users.len(), 1);
+    assert!(snap.users.contains_key(&user.o365_id));
+}
+
+#[tokio::test]
+async fn skill_names_are_unique_per_tenant() {
+    let store = store().await;
+    let (t, root) = tenant(&store, 0).await;
+    let skill = |name: &str| Skill {
+        id: Guid::new_random(),
+        name: name.into(),
+        organization_unit_id: root.id.clone(),
+    };
+    store
+        .create_skill(&t, &skill("French"), &audit(&t, "skill"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .create_skill(&t, &skill("FRENCH"), &audit(&t, "skill"))
+            .await,
+        Err(Error::SkillAlreadyExists)
+    );
+    let (other, other_root) = tenant(&store, 0).await;
+    let theirs = Skill {
+        id: Guid::new_random(),
+        name: "French".into(),
+        organization_unit_id: other_root.id,
+    };
+    store
+        .create_skill(&other, &theirs, &audit(&other, "skill"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn app_permissions_are_set_and_removed() {
+    let store = store().await;
+    let (t, root) = tenant(&store, 0).await;
+    let app = Guid::new_random().to_string();
+    store
+        .set_app_permission(&t, &app, &[root.id.clone()], &audit(&t, "perm"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.tenant(&t).await.unwrap().unwrap().app_scope(&app),
+        Some(&[root.id.clone()][..])
+    );
+    store
+        .remove_app_permission(&t, &app, &audit(&t, "perm"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .remove_app_permission(&t, &app, &audit(&t, "perm"))
+            .await,
+        Err(Error::AppPermissionNotFound(app.clone()))
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_is_created_once_and_units_are_listed() {
+    let store = store().await;
+    let (t, root) = tenant(&store, 0).await;
+    let again = Tenant::new(t.clone(), "Other".into(), Guid::new_random());
+    let other_root =
+        OrganizationUnit::root(again.root_organization_unit_id.clone(), "Other".into());
+    assert!(!store
+        .create_tenant(&again, &other_root, &audit(&t, "tenant.create"))
+        .await
+        .unwrap());
+    let child = OrganizationUnit::child_of(&root, Guid::new_random(), "Sales".into());
+    store
+        .create_organization_unit(&t, &child, &audit(&t, "ou"))
+        .await
+        .unwrap();
+    let mut units = store.organization_units(&t).await.unwrap();
+    units.sort_by_key(|u| u.path.len());
+    assert_eq!(units, vec![root, child]);
+}
