@@ -39,7 +39,9 @@ pub enum Error {
     BadRequest(String),
     #[error("\"SourceO365Id\" or \"NewO365Id\" are required")]
     CopyIdsRequired,
-    #[error("The source user is synchronised from MS Teams; only manually managed users can be copied")]
+    #[error(
+        "The source user is synchronised from MS Teams; only manually managed users can be copied"
+    )]
     SourceTeamsSynced,
     #[error("The source user has no Contact Center license")]
     SourceWithoutContactCenterLicense,
@@ -53,6 +55,10 @@ pub enum Error {
     SourceUserNotFound,
     #[error("Tenant not found")]
     TenantNotFound,
+    /// Same words as the 401 of the provisioning API, but here the registration itself is
+    /// the resource asked for.
+    #[error("No app permission found for app id ({0})")]
+    AppPermissionNotFound(String),
 
     // --- conflicts (409) ---
     #[error("User already exists")]
@@ -70,7 +76,9 @@ pub enum Error {
     ConcurrentChange,
 
     // --- rate limit (429) ---
-    #[error("Rate limit of 60 operations per minute exceeded; retry after {retry_after_secs} seconds")]
+    #[error(
+        "Rate limit of 60 operations per minute exceeded; retry after {retry_after_secs} seconds"
+    )]
     RateLimited { retry_after_secs: u64 },
 
     // --- server side (500): the caller never sees internals ---

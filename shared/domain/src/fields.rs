@@ -161,7 +161,11 @@ mod tests {
 
     #[test]
     fn field_names_match_case_insensitively() {
-        let f = Fields::from_value(json!({"SourceO365Id": "9FCE70AF-A632-49CA-BC0D-53DB5A21C5B3"}), "").unwrap();
+        let f = Fields::from_value(
+            json!({"SourceO365Id": "9FCE70AF-A632-49CA-BC0D-53DB5A21C5B3"}),
+            "",
+        )
+        .unwrap();
         assert_eq!(
             f.guid("sourceO365Id").unwrap().unwrap().as_str(),
             "9fce70af-a632-49ca-bc0d-53db5a21c5b3"
@@ -170,16 +174,27 @@ mod tests {
 
     #[test]
     fn the_same_field_twice_in_different_case_is_refused() {
-        let e = Fields::from_value(json!({"o365Id": "a", "O365ID": "b"}), "").err().unwrap();
+        let e = Fields::from_value(json!({"o365Id": "a", "O365ID": "b"}), "")
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("more than once"));
     }
 
     #[test]
     fn problems_name_the_field() {
         let f = Fields::from_value(json!({"organizationUnitId": "nope", "n": 3}), "").unwrap();
-        assert_eq!(f.guid("organizationUnitId").unwrap_err().to_string(), "\"organizationUnitId\" must be a GUID");
-        assert_eq!(f.required_guid("o365Id").unwrap_err().to_string(), "\"o365Id\" is required");
-        assert_eq!(f.string("n").unwrap_err().to_string(), "\"n\" must be a string");
+        assert_eq!(
+            f.guid("organizationUnitId").unwrap_err().to_string(),
+            "\"organizationUnitId\" must be a GUID"
+        );
+        assert_eq!(
+            f.required_guid("o365Id").unwrap_err().to_string(),
+            "\"o365Id\" is required"
+        );
+        assert_eq!(
+            f.string("n").unwrap_err().to_string(),
+            "\"n\" must be a string"
+        );
         assert!(Fields::from_value(json!([1]), "").is_err());
     }
 }

@@ -94,9 +94,20 @@ pub fn usage(pool: &BTreeMap<LicenseType, LicenseCount>) -> Vec<LicenseUsage> {
 }
 
 /// The licence delta between two sets: (taken, freed).
-pub fn delta(before: &[LicenseType], after: &[LicenseType]) -> (Vec<LicenseType>, Vec<LicenseType>) {
-    let taken = after.iter().filter(|l| !before.contains(l)).copied().collect();
-    let freed = before.iter().filter(|l| !after.contains(l)).copied().collect();
+pub fn delta(
+    before: &[LicenseType],
+    after: &[LicenseType],
+) -> (Vec<LicenseType>, Vec<LicenseType>) {
+    let taken = after
+        .iter()
+        .filter(|l| !before.contains(l))
+        .copied()
+        .collect();
+    let freed = before
+        .iter()
+        .filter(|l| !after.contains(l))
+        .copied()
+        .collect();
     (taken, freed)
 }
 
@@ -107,18 +118,30 @@ mod tests {
     #[test]
     fn usage_lists_every_type_in_order_with_availability() {
         let mut pool = BTreeMap::new();
-        pool.insert(LicenseType::ContactCenter, LicenseCount { total: 10, in_use: 3 });
+        pool.insert(
+            LicenseType::ContactCenter,
+            LicenseCount {
+                total: 10,
+                in_use: 3,
+            },
+        );
         let usage = usage(&pool);
         assert_eq!(usage.len(), 7);
         assert_eq!(usage[0].license, LicenseType::AdvancedRouting);
         assert_eq!(usage[2].name, "Contact Center");
-        assert_eq!((usage[2].total, usage[2].in_use, usage[2].available), (10, 3, 7));
+        assert_eq!(
+            (usage[2].total, usage[2].in_use, usage[2].available),
+            (10, 3, 7)
+        );
         assert_eq!(usage[6].available, 0);
     }
 
     #[test]
     fn parses_ids_case_insensitively() {
-        assert_eq!(LicenseType::parse("contactcenter"), Some(LicenseType::ContactCenter));
+        assert_eq!(
+            LicenseType::parse("contactcenter"),
+            Some(LicenseType::ContactCenter)
+        );
         assert_eq!(LicenseType::parse("Contact Center"), None);
     }
 

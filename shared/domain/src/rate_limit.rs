@@ -31,7 +31,11 @@ pub fn admit(log: &[i64], now_ms: i64, max_delay_ms: i64) -> (Admission, Option<
         let retry_after_secs = ((wait_ms + 999) / 1000).max(1) as u64;
         return (Admission::Refused { retry_after_secs }, None);
     }
-    let mut next: Vec<i64> = log.iter().copied().skip(log.len().saturating_sub(LIMIT - 1)).collect();
+    let mut next: Vec<i64> = log
+        .iter()
+        .copied()
+        .skip(log.len().saturating_sub(LIMIT - 1))
+        .collect();
     next.push(at);
     (Admission::Scheduled { wait_ms }, Some(next))
 }
@@ -56,14 +60,21 @@ mod tests {
     #[test]
     fn sixty_at_once_run_immediately_and_the_sixty_first_waits_for_the_window() {
         let (adm, log) = run(&vec![1_000; 60], 5_000);
-        assert!(adm.iter().all(|a| *a == Admission::Scheduled { wait_ms: 0 }));
+        assert!(adm
+            .iter()
+            .all(|a| *a == Admission::Scheduled { wait_ms: 0 }));
         assert_eq!(log.len(), 60);
         // 57 s later the oldest slot frees at 61 s: a 3 s delay, within the bound.
         let (a, _) = admit(&log, 58_000, 5_000);
         assert_eq!(a, Admission::Scheduled { wait_ms: 3_000 });
         // Too early for the bound: refused, told to come back when the slot frees.
         let (a, next) = admit(&log, 10_000, 5_000);
-        assert_eq!(a, Admission::Refused { retry_after_secs: 51 });
+        assert_eq!(
+            a,
+            Admission::Refused {
+                retry_after_secs: 51
+            }
+        );
         assert!(next.is_none());
     }
 
@@ -81,8 +92,14 @@ mod tests {
         }
         all.sort();
         for (i, &start) in all.iter().enumerate() {
-            let in_window = all[i..].iter().take_while(|&&t| t < start + WINDOW_MS).count();
-            assert!(in_window <= LIMIT, "{in_window} ops in the window starting at {start}");
+            let in_window = all[i..]
+                .iter()
+                .take_while(|&&t| t < start + WINDOW_MS)
+                .count();
+            assert!(
+                in_window <= LIMIT,
+                "{in_window} ops in the window starting at {start}"
+            );
         }
         assert!(all.len() > 60);
     }

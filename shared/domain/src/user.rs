@@ -177,10 +177,20 @@ impl UserPatch {
         f.reject_unknown(&PATCH_FIELDS, "a user")?;
         let mut patch = UserPatch::default();
         if let Some(v) = f.get("licenses") {
-            patch.licenses = Some(parse_enum_list("licenses", v, LicenseType::parse, "license type")?);
+            patch.licenses = Some(parse_enum_list(
+                "licenses",
+                v,
+                LicenseType::parse,
+                "license type",
+            )?);
         }
         if let Some(v) = f.get("modalities") {
-            patch.modalities = Some(parse_enum_list("modalities", v, Modality::parse, "modality")?);
+            patch.modalities = Some(parse_enum_list(
+                "modalities",
+                v,
+                Modality::parse,
+                "modality",
+            )?);
         }
         if let Some(v) = f.get("skills") {
             patch.skills = Some(parse_skills(v)?);
@@ -270,7 +280,10 @@ fn parse_skills(value: &Value) -> Result<Vec<SkillLevel>, Error> {
             .and_then(Value::as_u64)
             .filter(|l| *l <= MAX_SKILL_LEVEL as u64)
             .ok_or_else(|| {
-                Error::field(&f.name("level"), &format!("must be an integer from 0 to {MAX_SKILL_LEVEL}"))
+                Error::field(
+                    &f.name("level"),
+                    &format!("must be an integer from 0 to {MAX_SKILL_LEVEL}"),
+                )
             })? as u8;
         if out.iter().any(|s| s.skill_id == skill_id) {
             return Err(Error::field(&f.name("skillId"), "is assigned twice"));
@@ -298,7 +311,10 @@ fn parse_profiles(value: Value) -> Result<ResponsibilityProfiles, Error> {
     ] {
         if let Some(id) = id {
             if !profile_ids.contains(id) {
-                return Err(Error::field(&f.name(field), "must be one of \"profileIds\""));
+                return Err(Error::field(
+                    &f.name(field),
+                    "must be one of \"profileIds\"",
+                ));
             }
         }
     }
@@ -314,7 +330,10 @@ fn parse_settings(field: &str, value: Option<&Value>) -> Result<Option<Value>, E
         None => Ok(None),
         Some(v @ Value::Object(_)) => {
             if v.to_string().len() > MAX_SETTINGS_BYTES {
-                return Err(Error::field(field, &format!("must be at most {MAX_SETTINGS_BYTES} bytes of JSON")));
+                return Err(Error::field(
+                    field,
+                    &format!("must be at most {MAX_SETTINGS_BYTES} bytes of JSON"),
+                ));
             }
             Ok(Some(v.clone()))
         }
@@ -332,7 +351,10 @@ mod tests {
         u.licenses = vec![LicenseType::ContactCenter, LicenseType::Interact];
         u.upn = Some("ann@contoso.example".into());
         u.roles = vec!["Agent".into()];
-        u.skills = vec![SkillLevel { skill_id: Guid::new_random(), level: 70 }];
+        u.skills = vec![SkillLevel {
+            skill_id: Guid::new_random(),
+            level: 70,
+        }];
         u.interact = Some(json!({"enabled": true}));
         u
     }
@@ -356,9 +378,15 @@ mod tests {
     fn copy_rejects_synced_and_unlicensed_sources() {
         let mut synced = licensed_source();
         synced.assignment_type = AssignmentType::TeamsSynced;
-        assert_eq!(synced.copy_to(Guid::new_random()), Err(Error::SourceTeamsSynced));
+        assert_eq!(
+            synced.copy_to(Guid::new_random()),
+            Err(Error::SourceTeamsSynced)
+        );
         let plain = User::empty(Guid::new_random(), Guid::new_random());
-        assert_eq!(plain.copy_to(Guid::new_random()), Err(Error::SourceWithoutContactCenterLicense));
+        assert_eq!(
+            plain.copy_to(Guid::new_random()),
+            Err(Error::SourceWithoutContactCenterLicense)
+        );
     }
 
     #[test]
@@ -374,7 +402,10 @@ mod tests {
             "assistant": null
         }))
         .unwrap();
-        assert_eq!(patch.licenses, Some(vec![LicenseType::ContactCenter, LicenseType::Interact]));
+        assert_eq!(
+            patch.licenses,
+            Some(vec![LicenseType::ContactCenter, LicenseType::Interact])
+        );
         assert_eq!(patch.skills.as_ref().unwrap()[0].level, 100);
         assert_eq!(patch.assistant, Some(None));
         let user = patch.apply(&User::empty(Guid::new_random(), Guid::new_random()));
@@ -385,10 +416,18 @@ mod tests {
             msg(json!({"skills": [{"skillId": skill.as_str(), "level": 101}]})),
             "\"skills[0].level\" must be an integer from 0 to 100"
         );
-        assert_eq!(msg(json!({"licenses": ["Gold"]})), "\"licenses\" contains an unknown license type: \"Gold\"");
-        assert_eq!(msg(json!({"nickname": "x"})), "\"nickname\" is not a field of a user");
         assert_eq!(
-            msg(json!({"responsibilityProfiles": {"profileIds": [], "defaultProfileId": profile.as_str()}})),
+            msg(json!({"licenses": ["Gold"]})),
+            "\"licenses\" contains an unknown license type: \"Gold\""
+        );
+        assert_eq!(
+            msg(json!({"nickname": "x"})),
+            "\"nickname\" is not a field of a user"
+        );
+        assert_eq!(
+            msg(
+                json!({"responsibilityProfiles": {"profileIds": [], "defaultProfileId": profile.as_str()}})
+            ),
             "\"responsibilityProfiles.defaultProfileId\" must be one of \"profileIds\""
         );
     }

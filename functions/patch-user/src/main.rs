@@ -1,0 +1,13 @@
+//! `PATCH /api/admin/users/{o365Id}` (tenant admin): changes a user's configuration.
+//! Thin by design: the operation lives in `stratus-app`, the HTTP plumbing in `stratus-http`.
+
+use stratus_http::{run, BoxError, Reply};
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    run(|app, request| async move {
+        let user = app.patch_user(request).await?;
+        Ok(Reply::ok(&user))
+    })
+    .await
+}

@@ -1,0 +1,119 @@
+//! Stratus operations: one method per API operation, each reading in the same order —
+//! authenticate, check the caller against the tenant's configuration in the order the
+//! provisioning seed documents, validate the input, apply the rate limit, then make the
+//! change as one transaction with its audit record. Functions stay thin by calling exactly
+//! one of these; nothing here knows about HTTP or Lambda.
+
+mod access;
+mod admin;
+mod provisioning;
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use stratus_auth::{AuthConfig, Authenticator};
+use stratus_domain::{Error, Guid, OrganizationUnit};
+use stratus_store::Store;
+
+pub use admin::OrganizationUnitView;
+pub use stratus_domain;
+
+/// A request as the operations see it: no HTTP types, already split into parts.
+#[derive(Debug)]
+pub struct Incoming {
+    pub authorization: Option<String>,
+    pub path: HashMap<String, String>,
+    /// `Ok(None)` for an empty body; `Err` for a body that is not JSON.
+    pub body: Result<Option<Value>, Error>,
+}
+
+impl Incoming {
+    pub fn path_param(&self, name: &str) -> Option<&str> {
+        self.path.get(name).map(String::as_str)
+    }
+}
+
+/// Settings read once per process.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The one tenant whose `Stratus.Operator` role counts (Stratus's own).
+    pub operator_tenant_id: Guid,
+    /// How long the rate limit may hold a request before answering 429.
+    pub rate_limit_max_delay_ms: i64,
+}
+
+pub const DEV_OPERATOR_TENANT_ID: &str = "00000000-0000-4000-8000-00000000a1a1";
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, Error> {
+        let operator = std::env::var("STRATUS_OPERATOR_TENANT_ID")
+            .unwrap_or_else(|_| DEV_OPERATOR_TENANT_ID.into());
+        let operator_tenant_id = Guid::parse(operator.trim()).ok_or_else(|| {
+            Error::Internal(format!(
+                "STRATUS_OPERATOR_TENANT_ID is not a GUID: {operator:?}"
+            ))
+        })?;
+        let rate_limit_max_delay_ms = match std::env::var("STRATUS_RATE_LIMIT_MAX_DELAY_MS") {
+            Ok(v) => v.trim().parse().map_err(|_| {
+                Error::Internal(format!(
+                    "STRATUS_RATE_LIMIT_MAX_DELAY_MS is not a number: {v:?}"
+                ))
+            })?,
+            Err(_) => 5_000,
+        };
+        Ok(Settings {
+            operator_tenant_id,
+            rate_limit_max_delay_ms,
+        })
+    }
+}
+
+/// Everything an operation needs, built once per process and shared by invocations.
+#[derive(Clone)]
+pub struct App {
+    store: Store,
+    auth: Authenticator,
+    settings: Settings,
+    /// Organization units never move, so a unit's ancestor path can be kept for the life
+    /// of the process; misses are not cached (a unit may be created later).
+    units: Arc<Mutex<HashMap<(Guid, Guid), OrganizationUnit>>>,
+}
+
+const UNIT_CACHE_LIMIT: usize = 10_000;
+
+impl App {
+    pub async fn from_env() -> Result<App, Error> {
+        Ok(App::new(
+            Store::from_env().await?,
+            Authenticator::new(AuthConfig::from_env()),
+            Settings::from_env()?,
+        ))
+    }
+
+    pub fn new(store: Store, auth: Authenticator, settings: Settings) -> App {
+        App {
+            store,
+            auth,
+            settings,
+            units: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// A unit of the tenant, from the process cache or the table.
+    async fn unit(&self, tenant: &Guid, id: &Guid) -> Result<Option<OrganizationUnit>, Error> {
+        let cache_key = (tenant.clone(), id.clone());
+        if let Ok(cache) = self.units.lock() {
+            if let Some(unit) = cache.get(&cache_key) {
+                return Ok(Some(unit.clone()));
+            }
+        }
+        let unit = self.store.organization_unit(tenant, id).await?;
+        if let (Some(unit), Ok(mut cache)) = (&unit, self.units.lock()) {
+            if cache.len() >= UNIT_CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(cache_key, unit.clone());
+        }
+        Ok(unit)
+    }
+}
