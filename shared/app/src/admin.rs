@@ -2,7 +2,7 @@
 //! nothing. Operators create tenants and set contingents and the provisioning switch;
 //! tenant administrators manage units, application permissions, users and skills.
 
-use crate::{App, Incoming};
+use crate::{retry_on_race, App, Incoming};
 use serde::Serialize;
 use serde_json::{json, Value};
 use stratus_domain::fields::{guid_list, path_guid, Fields};
@@ -264,11 +264,6 @@ impl App {
                 .clone()?
                 .ok_or_else(|| Error::BadRequest("A JSON request body is required".into()))?,
         )?;
-        let before = self
-            .store
-            .user(&admin.tenant_id, &id)
-            .await?
-            .ok_or(Error::UserNotFound)?;
         if let Some(skills) = &patch.skills {
             let ids: Vec<Guid> = skills.iter().map(|s| s.skill_id.clone()).collect();
             if let Some(missing) = self
@@ -290,18 +285,26 @@ impl App {
                 ));
             }
         }
-        let after = patch.apply(&before.user);
-        let audit = audit_record(
-            &admin.tenant_id,
-            &admin.actor,
-            "user.update",
-            format!("user:{id}"),
-            json!({ "licenses": after.licenses, "organizationUnitId": after.organization_unit_id }),
-        );
-        self.store
-            .replace_user(&admin.tenant_id, &before, &after, &audit)
-            .await?;
-        Ok(after)
+        retry_on_race(|| async {
+            let before = self
+                .store
+                .user(&admin.tenant_id, &id)
+                .await?
+                .ok_or(Error::UserNotFound)?;
+            let after = patch.apply(&before.user);
+            let audit = audit_record(
+                &admin.tenant_id,
+                &admin.actor,
+                "user.update",
+                format!("user:{id}"),
+                json!({ "licenses": after.licenses, "organizationUnitId": after.organization_unit_id }),
+            );
+            self.store
+                .replace_user(&admin.tenant_id, &before, &after, &audit)
+                .await?;
+            Ok(after)
+        })
+        .await
     }
 
     /// `POST /api/admin/skills`: a skill with a name new to the tenant.

@@ -117,3 +117,20 @@ impl App {
         Ok(unit)
     }
 }
+
+/// Runs a read-decide-write cycle again when its optimistic write lost to a concurrent
+/// writer, so the caller gets the answer for the state that won (e.g. 404 for a user
+/// another request deleted first) rather than a conflict.
+pub(crate) async fn retry_on_race<T, F, Fut>(mut attempt: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await {
+            Err(Error::ConcurrentChange) if tries < 5 => tries += 1,
+            other => return other,
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! named users), one conditional write of the rate-limit log, one transaction.
 
 use crate::access::ProvisioningCaller;
-use crate::{App, Incoming};
+use crate::{retry_on_race, App, Incoming};
 use serde_json::json;
 use stratus_domain::fields::{path_guid, Fields};
 use stratus_domain::license::{self, LicenseUsage};
@@ -154,24 +154,24 @@ impl App {
             Ok(id)
         };
         let (caller, id, _) = self.admit(&incoming, DELETE, parse, |_| Vec::new()).await?;
-        let (found, dependents) = self
-            .store
-            .user_with_dependents(&caller.tenant.id, &id)
-            .await?
-            .ok_or(Error::UserNotFound)?;
-        self.ensure_in_scope(&caller, &found.user.organization_unit_id)
-            .await?;
-        found.user.ensure_deletable()?;
-        let audit = audit_record(
-            &caller.tenant.id,
-            &caller.actor,
-            "user.delete",
-            format!("user:{id}"),
-            json!({ "licensesFreed": found.user.licenses, "membershipsRemoved": dependents.len() }),
-        );
-        self.store
-            .delete_user(&caller.tenant.id, &found, &dependents, &audit)
-            .await?;
-        Ok(found.user)
+        retry_on_race(|| async {
+            let (found, dependents) = self
+                .store
+                .user_with_dependents(&caller.tenant.id, &id)
+                .await?
+                .ok_or(Error::UserNotFound)?;
+            self.ensure_in_scope(&caller, &found.user.organization_unit_id).await?;
+            found.user.ensure_deletable()?;
+            let audit = audit_record(
+                &caller.tenant.id,
+                &caller.actor,
+                "user.delete",
+                format!("user:{id}"),
+                json!({ "licensesFreed": found.user.licenses, "membershipsRemoved": dependents.len() }),
+            );
+            self.store.delete_user(&caller.tenant.id, &found, &dependents, &audit).await?;
+            Ok(found.user)
+        })
+        .await
     }
 }

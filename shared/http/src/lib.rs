@@ -166,7 +166,7 @@ fn parse_body(body: &Body) -> Result<Option<serde_json::Value>, Error> {
     }
     serde_json::from_slice(bytes)
         .map(Some)
-        .map_err(|e| Error::BadRequest(format!("The request body is not valid JSON: {e}")))
+        .map_err(|e| Error::BadRequest(format!("Request body is not valid JSON: {e}")))
 }
 
 /// Sets up logging (JSON in Lambda when `AWS_LAMBDA_LOG_FORMAT=JSON`, text locally), builds
