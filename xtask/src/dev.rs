@@ -1,0 +1,71 @@
+//! `cargo xtask dev`: the whole stack on this machine, seeded, until Ctrl-C.
+
+use std::time::Duration;
+
+use stratus_dev_issuer::DEV_ISSUER_PORT;
+
+use crate::process::ensure_port_free;
+use crate::stack::{self, Auth, DEV_API_PORT, DEV_DYNAMODB_PORT};
+use crate::{paths, seed, table, tools};
+
+pub async fn command() -> anyhow::Result<()> {
+    let auth = Auth::from_env_or_dev(DEV_ISSUER_PORT)?;
+    let dynamodb = tools::ensure_stack_tools()?;
+    ensure_port_free(DEV_DYNAMODB_PORT, "DynamoDB Local")?;
+    ensure_port_free(DEV_API_PORT, "the API")?;
+    if let Some(port) = auth.dev_issuer_port {
+        ensure_port_free(port, "the dev issuer")?;
+    }
+
+    stack::build_bins()?;
+
+    let table = table::table_name();
+    let operator_tenant = stack::operator_tenant_id();
+    let mut database =
+        stack::start_dynamodb(&dynamodb, DEV_DYNAMODB_PORT, &table, "dev-dynamodb").await?;
+    let issuer = match auth.dev_issuer_port {
+        Some(port) => Some(stack::start_dev_issuer(port)?),
+        None => {
+            println!("==> trusting the issuer {} (STRATUS_AUTH_*)", auth.issuer);
+            None
+        }
+    };
+    // The rate-limit delay and RUST_LOG, when set, reach the functions through the environment.
+    let env = stack::function_env(DEV_DYNAMODB_PORT, &table, &auth, &operator_tenant, None);
+    let mut watch = stack::start_watch(DEV_API_PORT, &[], &env, "dev-watch")?;
+    let api = stack::api_url(DEV_API_PORT);
+    stack::wait_for_api(&mut watch, &api, Duration::from_secs(15 * 60)).await?;
+
+    match (&issuer, auth.dev_issuer_port) {
+        (Some(issuer), Some(port)) => {
+            match seed::seed(&api, issuer, port, &operator_tenant).await {
+                Ok(seeded) => seed::print_examples(&api, issuer, port, &operator_tenant, &seeded)?,
+                Err(err) => eprintln!(
+                    "\nWARNING: seeding the demo tenant failed; the stack runs without demo \
+                     data (retry with `cargo xtask seed`):\n{err:#}\nend of {}:\n{}",
+                    watch.log().display(),
+                    crate::process::tail(watch.log(), 30)
+                ),
+            }
+        }
+        _ => println!(
+            "\nNot seeding: the stack trusts {} and the dev issuer cannot mint tokens for it.",
+            auth.issuer
+        ),
+    }
+
+    println!(
+        "\nLogs: {dir}/dev-watch.log (functions), {dir}/dev-dynamodb.log\n\
+         DynamoDB Local: {ddb} (in memory, table {table})\n\
+         Stratus dev stack ready at {api} (Ctrl-C to stop)",
+        dir = paths::logs_dir().display(),
+        ddb = stack::dynamodb_url(DEV_DYNAMODB_PORT),
+    );
+
+    // Until Ctrl-C (the signal handler stops the services and exits) or a service dies.
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        database.ensure_running()?;
+        watch.ensure_running()?;
+    }
+}

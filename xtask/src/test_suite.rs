@@ -1,0 +1,239 @@
+//! `cargo xtask test`: formatting, template lint, unit tests against DynamoDB Local, then the
+//! black-box tests over HTTP against a full local stack. Uses its own ports, so a `dev` stack
+//! may keep running. Every step runs even after another failed, where it can; the exit code
+//! is non-zero if any failed.
+
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::bail;
+
+use crate::process::{self, ensure_port_free, Service, TestCounts};
+use crate::stack::{self, Auth, TEST_API_PORT, TEST_DYNAMODB_PORT, TEST_ISSUER_PORT};
+use crate::{paths, table, tools};
+
+/// Watch starts up to this many instances of a function for parallel tests.
+const WATCH_CONCURRENCY: &str = "8";
+const TEST_THREADS: &str = "16";
+const RATE_LIMIT_MAX_DELAY_MS: u64 = 5000;
+
+struct Step {
+    name: String,
+    ok: bool,
+    counts: Option<TestCounts>,
+}
+
+#[derive(Default)]
+struct Report {
+    steps: Vec<Step>,
+}
+
+impl Report {
+    fn record(&mut self, name: &str, result: anyhow::Result<()>) -> bool {
+        let ok = match result {
+            Ok(()) => true,
+            Err(err) => {
+                eprintln!("FAILED: {name}: {err:#}");
+                false
+            }
+        };
+        self.steps.push(Step {
+            name: name.to_owned(),
+            ok,
+            counts: None,
+        });
+        ok
+    }
+
+    fn record_tests(&mut self, name: &str, result: anyhow::Result<(TestCounts, bool)>) -> bool {
+        let (counts, ok) = match result {
+            Ok((counts, ok)) => (Some(counts), ok),
+            Err(err) => {
+                eprintln!("FAILED: {name}: {err:#}");
+                (None, false)
+            }
+        };
+        self.steps.push(Step {
+            name: name.to_owned(),
+            ok,
+            counts,
+        });
+        ok
+    }
+
+    fn failed(&self) -> usize {
+        self.steps.iter().filter(|step| !step.ok).count()
+    }
+
+    fn print(&self) {
+        println!("\n== cargo xtask test ==");
+        let mut total = TestCounts::default();
+        for step in &self.steps {
+            let counts = match step.counts {
+                Some(counts) => {
+                    total += counts;
+                    format!(
+                        " ({} passed, {} failed, {} ignored)",
+                        counts.passed, counts.failed, counts.ignored
+                    )
+                }
+                None => String::new(),
+            };
+            let status = if step.ok { "ok    " } else { "FAILED" };
+            println!("  {status}  {}{counts}", step.name);
+        }
+        println!(
+            "summary: {} passed, {} failed, {} skipped",
+            total.passed, total.failed, total.ignored
+        );
+    }
+}
+
+pub async fn command() -> anyhow::Result<()> {
+    let dynamodb = tools::ensure_stack_tools()?;
+    tools::ensure_cfn_lint()?;
+    ensure_port_free(TEST_DYNAMODB_PORT, "DynamoDB Local (test)")?;
+    ensure_port_free(TEST_API_PORT, "the API (test)")?;
+    ensure_port_free(TEST_ISSUER_PORT, "the dev issuer (test)")?;
+    let root = paths::repo_root();
+    let mut report = Report::default();
+
+    report.record(
+        "cargo fmt --check",
+        process::run(
+            "checking formatting",
+            Command::new("cargo")
+                .current_dir(&root)
+                .args(["fmt", "--all", "--", "--check"]),
+        ),
+    );
+    report.record(
+        "cfn-lint infra/template.yaml",
+        process::run(
+            "linting the SAM template",
+            Command::new("cfn-lint")
+                .current_dir(&root)
+                .arg("infra/template.yaml"),
+        ),
+    );
+
+    let table = table::table_name();
+    let auth = Auth::dev(TEST_ISSUER_PORT);
+    let operator_tenant = stack::operator_tenant_id();
+    let env = stack::function_env(
+        TEST_DYNAMODB_PORT,
+        &table,
+        &auth,
+        &operator_tenant,
+        Some(RATE_LIMIT_MAX_DELAY_MS),
+    );
+
+    let mut database =
+        match stack::start_dynamodb(&dynamodb, TEST_DYNAMODB_PORT, &table, "test-dynamodb").await {
+            Ok(service) => service,
+            Err(err) => {
+                report.record("DynamoDB Local", Err(err));
+                report.print();
+                bail!("DynamoDB Local did not start");
+            }
+        };
+
+    let mut unit = Command::new("cargo");
+    unit.current_dir(&root).args([
+        "test",
+        "--no-fail-fast",
+        "--workspace",
+        "--exclude",
+        "stratus-blackbox-tests",
+    ]);
+    stack::apply_env(&mut unit, &env);
+    report.record_tests(
+        "unit and store tests",
+        process::run_tests("unit and store tests", &mut unit),
+    );
+
+    // Build everything the black-box run needs before watch starts, so that watch's first
+    // request per function only starts a built binary.
+    let built = report.record("build functions and black-box tests", build_for_blackbox());
+    let mut watch = None;
+    if built {
+        let result = run_blackbox(&mut database, &env, &mut watch, &mut report).await;
+        if let Err(err) = result {
+            report.record("black-box stack", Err(err));
+        }
+    }
+
+    let failed = report.failed();
+    if failed > 0 {
+        let mut logs = vec![database.log().to_owned()];
+        if let Some(watch) = &watch {
+            logs.push(watch.log().to_owned());
+        }
+        let logs: Vec<&std::path::Path> = logs.iter().map(|log| log.as_path()).collect();
+        stack::print_log_tails(&logs);
+    }
+    if let Some(mut watch) = watch {
+        watch.stop();
+    }
+    database.stop();
+    report.print();
+    if failed > 0 {
+        bail!("{failed} step(s) failed");
+    }
+    Ok(())
+}
+
+fn build_for_blackbox() -> anyhow::Result<()> {
+    stack::build_bins()?;
+    process::run(
+        "building the black-box tests",
+        Command::new("cargo").current_dir(paths::repo_root()).args([
+            "test",
+            "-p",
+            "stratus-blackbox-tests",
+            "--no-run",
+        ]),
+    )
+}
+
+async fn run_blackbox(
+    database: &mut Service,
+    env: &[(String, String)],
+    watch_slot: &mut Option<Service>,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    stack::start_dev_issuer(TEST_ISSUER_PORT)?;
+    let watch = watch_slot.insert(stack::start_watch(
+        TEST_API_PORT,
+        &["--ignore-changes", "--concurrency", WATCH_CONCURRENCY],
+        env,
+        "test-watch",
+    )?);
+    let api = stack::api_url(TEST_API_PORT);
+    stack::wait_for_api(watch, &api, Duration::from_secs(10 * 60)).await?;
+    stack::warm_functions(watch, &api).await?;
+
+    let mut blackbox = Command::new("cargo");
+    blackbox
+        .current_dir(paths::repo_root())
+        .args([
+            "test",
+            "--no-fail-fast",
+            "-p",
+            "stratus-blackbox-tests",
+            "--",
+        ])
+        .args(["--test-threads", TEST_THREADS]);
+    stack::apply_env(&mut blackbox, env);
+    blackbox
+        .env("STRATUS_API_URL", &api)
+        .env("STRATUS_DEV_ISSUER_DIR", paths::issuer_dir())
+        .env("STRATUS_DEV_ISSUER_PORT", TEST_ISSUER_PORT.to_string());
+    report.record_tests(
+        "black-box tests",
+        process::run_tests("black-box tests", &mut blackbox),
+    );
+    database.ensure_running()?;
+    watch.ensure_running()?;
+    Ok(())
+}
