@@ -1,0 +1,857 @@
+//! Fixtures for the black-box tests: they talk to a running local Stratus stack over HTTP
+//! exactly as a customer's provisioning app or an operator would, and know nothing of its
+//! insides (the one exception: Teams-synced users are planted in the table directly, because
+//! directory sync has no HTTP API yet).
+//!
+//! `cargo xtask test` starts the stack (DynamoDB Local, the dev issuer's JWKS server,
+//! `cargo lambda watch`) and runs these tests with the environment they read:
+//! `STRATUS_API_URL`, `STRATUS_DEV_ISSUER_DIR`, `STRATUS_DEV_ISSUER_PORT`,
+//! `STRATUS_OPERATOR_TENANT_ID` and the DynamoDB variables. Without it every test fails with
+//! a message saying so; nothing is skipped silently.
+//!
+//! Every test makes its own [`TestTenant`] (a fresh random tenant id with its own apps), so
+//! tests run in parallel and never share a rate-limit window or a licence contingent.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+pub use serde_json;
+pub use stratus_dev_issuer::{DevIssuer, TokenSpec};
+
+/// The four roles of the public provisioning API.
+pub const ROLE_CREATE: &str = "Provisioning.User.Create";
+pub const ROLE_READ: &str = "Provisioning.User.Read";
+pub const ROLE_DELETE: &str = "Provisioning.User.Delete";
+pub const ROLE_TENANT_READ: &str = "Provisioning.Tenant.Read";
+pub const ALL_PROVISIONING_ROLES: [&str; 4] =
+    [ROLE_CREATE, ROLE_READ, ROLE_DELETE, ROLE_TENANT_READ];
+pub const ROLE_OPERATOR: &str = "Stratus.Operator";
+pub const ROLE_TENANT_ADMIN: &str = "Tenant.Admin";
+
+/// Licence type ids and display names, in the order licence usage lists them.
+pub const LICENSE_TYPES: [(&str, &str); 7] = [
+    ("AdvancedRouting", "Advanced Routing"),
+    ("EnterpriseRouting", "Enterprise Routing"),
+    ("ContactCenter", "Contact Center"),
+    ("AttendantConsole", "Attendant Console"),
+    ("Interact", "Interact"),
+    ("Assistant", "Assistant"),
+    ("Transcription", "Transcription"),
+];
+
+/// What a [`TestTenant`] buys unless told otherwise: distinct numbers so mix-ups show.
+pub fn default_licenses() -> Value {
+    json!({
+        "AdvancedRouting": 2,
+        "EnterpriseRouting": 3,
+        "ContactCenter": 10,
+        "AttendantConsole": 4,
+        "Interact": 5,
+        "Assistant": 6,
+        "Transcription": 7,
+    })
+}
+
+/// A fresh random GUID, lowercase.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+pub const USER_PATH: &str = "/api/public-api-next/user";
+pub const LICENSE_USAGE_PATH: &str = "/api/public-api-next/user/license-usage";
+pub const COPY_PATH: &str = "/api/public-api-next/user/copy";
+
+pub fn user_path(o365_id: &str) -> String {
+    format!("/api/public-api-next/user/{o365_id}")
+}
+
+fn env_required(name: &str) -> String {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v.trim().to_owned(),
+        _ => panic!(
+            "{name} is not set. The black-box tests need a running local Stratus stack: \
+             run them with `cargo xtask test` (it starts the stack and sets STRATUS_API_URL, \
+             STRATUS_DEV_ISSUER_DIR, STRATUS_DEV_ISSUER_PORT, STRATUS_OPERATOR_TENANT_ID)."
+        ),
+    }
+}
+
+/// The dev issuer's key, loaded once per test binary.
+static ISSUER: OnceLock<Arc<DevIssuer>> = OnceLock::new();
+
+/// A body to send: JSON, raw text (for malformed JSON), or nothing.
+#[derive(Clone, Debug)]
+pub enum Body {
+    None,
+    Json(Value),
+    Raw(String),
+}
+
+impl From<Value> for Body {
+    fn from(v: Value) -> Self {
+        Body::Json(v)
+    }
+}
+
+impl From<Option<Value>> for Body {
+    fn from(v: Option<Value>) -> Self {
+        v.map_or(Body::None, Body::Json)
+    }
+}
+
+/// The running stack under test, with a token minter for its trusted (dev) issuer.
+#[derive(Clone)]
+pub struct Stack {
+    pub api_url: String,
+    pub issuer: Arc<DevIssuer>,
+    pub issuer_port: u16,
+    pub operator_tenant_id: String,
+    pub http: reqwest::Client,
+}
+
+impl Stack {
+    /// Reads the environment `cargo xtask test` sets; panics with instructions when it is missing.
+    pub fn from_env() -> Stack {
+        let api_url = env_required("STRATUS_API_URL")
+            .trim_end_matches('/')
+            .to_owned();
+        let dir = PathBuf::from(env_required("STRATUS_DEV_ISSUER_DIR"));
+        let port_text = env_required("STRATUS_DEV_ISSUER_PORT");
+        let issuer_port: u16 = port_text
+            .parse()
+            .unwrap_or_else(|_| panic!("STRATUS_DEV_ISSUER_PORT={port_text:?} is not a port"));
+        let operator_tenant_id = std::env::var("STRATUS_OPERATOR_TENANT_ID")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| stratus_dev_issuer::DEV_OPERATOR_TENANT_ID.to_owned());
+        let issuer = ISSUER
+            .get_or_init(|| {
+                Arc::new(DevIssuer::load_or_create(&dir).unwrap_or_else(|e| {
+                    panic!("loading the dev issuer key from {}: {e:#}", dir.display())
+                }))
+            })
+            .clone();
+        // One client per test: each #[tokio::test] has its own runtime, and a client's
+        // connection pool must not outlive the runtime it was used on.
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("building the HTTP client");
+        Stack {
+            api_url,
+            issuer,
+            issuer_port,
+            operator_tenant_id,
+            http,
+        }
+    }
+
+    // ---- tokens -------------------------------------------------------------------------
+
+    /// A token spec of the trusted issuer: valid for an hour, random `oid`, no tid/app/roles.
+    pub fn spec(&self) -> TokenSpec {
+        TokenSpec::new(self.issuer_port)
+    }
+
+    pub fn token(&self, spec: &TokenSpec) -> String {
+        self.issuer
+            .token(spec)
+            .unwrap_or_else(|e| panic!("minting a dev token: {e:#}"))
+    }
+
+    pub fn operator_spec(&self) -> TokenSpec {
+        self.spec()
+            .tenant(self.operator_tenant_id.clone())
+            .roles(&[ROLE_OPERATOR])
+    }
+
+    pub fn operator_token(&self) -> String {
+        self.token(&self.operator_spec())
+    }
+
+    pub fn admin_spec(&self, tenant_id: &str) -> TokenSpec {
+        self.spec().tenant(tenant_id).roles(&[ROLE_TENANT_ADMIN])
+    }
+
+    pub fn admin_token(&self, tenant_id: &str) -> String {
+        self.token(&self.admin_spec(tenant_id))
+    }
+
+    pub fn app_spec(&self, tenant_id: &str, app_id: &str, roles: &[&str]) -> TokenSpec {
+        self.spec().tenant(tenant_id).app(app_id).roles(roles)
+    }
+
+    pub fn app_token(&self, tenant_id: &str, app_id: &str, roles: &[&str]) -> String {
+        self.token(&self.app_spec(tenant_id, app_id, roles))
+    }
+
+    // ---- raw HTTP -----------------------------------------------------------------------
+
+    /// Sends a request with the given `Authorization` header value (or none).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        authorization: Option<&str>,
+        body: impl Into<Body>,
+    ) -> Reply {
+        let what = format!("{method} {path}");
+        let mut request = self.http.request(method, format!("{}{path}", self.api_url));
+        if let Some(auth) = authorization {
+            request = request.header("authorization", auth);
+        }
+        request = match body.into() {
+            Body::None => request,
+            Body::Json(v) => request
+                .header("content-type", "application/json")
+                .body(v.to_string()),
+            Body::Raw(s) => request.header("content-type", "application/json").body(s),
+        };
+        let started = Instant::now();
+        let response = request.send().await.unwrap_or_else(|e| {
+            panic!("{what}: no answer from the stack at {}: {e}", self.api_url)
+        });
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: reading the body: {e}"));
+        let elapsed = started.elapsed();
+        let body = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::Null)
+        };
+        Reply {
+            what,
+            status,
+            headers,
+            body,
+            text,
+            elapsed,
+        }
+    }
+
+    /// Sends with `Authorization: Bearer <token>`.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: impl Into<Body>,
+    ) -> Reply {
+        self.send(method, path, Some(&format!("Bearer {token}")), body)
+            .await
+    }
+
+    // ---- provisioning API ---------------------------------------------------------------
+
+    pub async fn create_user(&self, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, USER_PATH, token, body).await
+    }
+
+    pub async fn get_user(&self, token: &str, o365_id: &str) -> Reply {
+        self.call(Method::GET, &user_path(o365_id), token, Body::None)
+            .await
+    }
+
+    pub async fn license_usage(&self, token: &str) -> Reply {
+        self.call(Method::GET, LICENSE_USAGE_PATH, token, Body::None)
+            .await
+    }
+
+    pub async fn copy_user(&self, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, COPY_PATH, token, body).await
+    }
+
+    pub async fn delete_user(&self, token: &str, o365_id: &str, body: Option<Value>) -> Reply {
+        self.call(Method::DELETE, &user_path(o365_id), token, body)
+            .await
+    }
+
+    // ---- admin API ----------------------------------------------------------------------
+
+    pub async fn put_tenant(&self, token: &str, tenant_id: &str, body: Value) -> Reply {
+        self.call(
+            Method::PUT,
+            &format!("/api/admin/tenants/{tenant_id}"),
+            token,
+            body,
+        )
+        .await
+    }
+
+    pub async fn put_licenses(&self, token: &str, tenant_id: &str, body: Value) -> Reply {
+        self.call(
+            Method::PUT,
+            &format!("/api/admin/tenants/{tenant_id}/licenses"),
+            token,
+            body,
+        )
+        .await
+    }
+
+    pub async fn put_provisioning(&self, token: &str, tenant_id: &str, enabled: bool) -> Reply {
+        self.call(
+            Method::PUT,
+            &format!("/api/admin/tenants/{tenant_id}/provisioning"),
+            token,
+            json!({ "publicApiEnabled": enabled }),
+        )
+        .await
+    }
+
+    pub async fn create_ou(&self, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, "/api/admin/organization-units", token, body)
+            .await
+    }
+
+    pub async fn list_ous(&self, token: &str) -> Reply {
+        self.call(
+            Method::GET,
+            "/api/admin/organization-units",
+            token,
+            Body::None,
+        )
+        .await
+    }
+
+    pub async fn put_app_permission(&self, token: &str, app_id: &str, ou_ids: &[&str]) -> Reply {
+        self.call(
+            Method::PUT,
+            &format!("/api/admin/app-permissions/{app_id}"),
+            token,
+            json!({ "organizationUnitIds": ou_ids }),
+        )
+        .await
+    }
+
+    pub async fn delete_app_permission(&self, token: &str, app_id: &str) -> Reply {
+        self.call(
+            Method::DELETE,
+            &format!("/api/admin/app-permissions/{app_id}"),
+            token,
+            Body::None,
+        )
+        .await
+    }
+
+    pub async fn patch_user(&self, token: &str, o365_id: &str, body: Value) -> Reply {
+        self.call(
+            Method::PATCH,
+            &format!("/api/admin/users/{o365_id}"),
+            token,
+            body,
+        )
+        .await
+    }
+
+    pub async fn create_skill(&self, token: &str, body: Value) -> Reply {
+        self.call(Method::POST, "/api/admin/skills", token, body)
+            .await
+    }
+}
+
+/// One answer of the stack.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    /// `METHOD /path`, for failure messages.
+    pub what: String,
+    pub status: u16,
+    pub headers: HeaderMap,
+    /// The body parsed as JSON; `Null` when empty or not JSON (see `text`).
+    pub body: Value,
+    pub text: String,
+    /// From sending the request to having read the whole answer.
+    pub elapsed: Duration,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn detail(&self) -> &str {
+        self.body["detail"].as_str().unwrap_or("")
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} answered {} after {:?}: {}",
+            self.what, self.status, self.elapsed, self.text
+        )
+    }
+
+    /// Asserts the status; returns the reply for chaining.
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status,
+            status,
+            "expected {status}; {}",
+            self.describe()
+        );
+        self
+    }
+
+    /// Asserts 200 (or the given success status) and returns the JSON body.
+    #[track_caller]
+    pub fn ok(&self) -> Value {
+        self.assert_status(200);
+        self.body.clone()
+    }
+
+    /// Asserts a problem+json error with this status; returns its `detail`.
+    #[track_caller]
+    pub fn assert_problem_status(&self, status: u16) -> String {
+        self.assert_status(status);
+        let content_type = self.header("content-type").unwrap_or("");
+        assert!(
+            content_type.starts_with("application/problem+json"),
+            "expected content-type application/problem+json, got {content_type:?}; {}",
+            self.describe()
+        );
+        assert_eq!(
+            self.body["status"],
+            json!(status),
+            "problem body \"status\"; {}",
+            self.describe()
+        );
+        assert_eq!(
+            self.body["type"],
+            json!("about:blank"),
+            "problem body \"type\"; {}",
+            self.describe()
+        );
+        let reason = reqwest::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("");
+        assert_eq!(
+            self.body["title"],
+            json!(reason),
+            "problem body \"title\"; {}",
+            self.describe()
+        );
+        let detail = self.body["detail"].as_str();
+        assert!(
+            detail.is_some(),
+            "problem body has no detail; {}",
+            self.describe()
+        );
+        detail.unwrap_or_default().to_owned()
+    }
+
+    /// Asserts a problem+json error with this status and exactly this `detail`.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, detail: &str) -> &Self {
+        let got = self.assert_problem_status(status);
+        assert_eq!(got, detail, "problem detail; {}", self.describe());
+        self
+    }
+
+    /// Asserts a 401 from token validation: `WWW-Authenticate: Bearer ...`.
+    #[track_caller]
+    pub fn assert_bearer_challenge(&self) -> &Self {
+        self.assert_status(401);
+        let challenge = self.header("www-authenticate").unwrap_or("");
+        assert!(
+            challenge.starts_with("Bearer"),
+            "expected WWW-Authenticate: Bearer ..., got {challenge:?}; {}",
+            self.describe()
+        );
+        self
+    }
+}
+
+/// A fresh tenant set up over the admin API:
+///
+/// ```text
+/// root (named after the tenant)
+/// ├── sales          ← the main app's scope
+/// │   └── sales_east
+/// └── support        ← outside the main app's scope
+/// ```
+/// licences as [`default_licenses`] (unless given), provisioning API on, and one provisioning
+/// app (`app_id`) registered with scope `[sales]`.
+#[derive(Clone)]
+pub struct TestTenant {
+    pub stack: Stack,
+    pub id: String,
+    pub name: String,
+    pub root_ou: String,
+    pub sales_ou: String,
+    pub sales_east_ou: String,
+    pub support_ou: String,
+    pub app_id: String,
+}
+
+impl TestTenant {
+    pub async fn create(stack: &Stack) -> TestTenant {
+        Self::create_with_licenses(stack, default_licenses()).await
+    }
+
+    pub async fn create_with_licenses(stack: &Stack, licenses: Value) -> TestTenant {
+        let id = new_id();
+        let name = format!("Test tenant {}", &id[..8]);
+        let operator = stack.operator_token();
+
+        let tenant = stack
+            .put_tenant(&operator, &id, json!({ "name": name }))
+            .await;
+        tenant.assert_status(201);
+        let root_ou = tenant.body["rootOrganizationUnitId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("tenant without rootOrganizationUnitId: {}", tenant.text))
+            .to_owned();
+        stack
+            .put_licenses(&operator, &id, licenses)
+            .await
+            .assert_status(200);
+        stack
+            .put_provisioning(&operator, &id, true)
+            .await
+            .assert_status(200);
+
+        let mut tenant = TestTenant {
+            stack: stack.clone(),
+            id,
+            name,
+            root_ou: root_ou.clone(),
+            sales_ou: String::new(),
+            sales_east_ou: String::new(),
+            support_ou: String::new(),
+            app_id: String::new(),
+        };
+        tenant.sales_ou = tenant.create_ou("Sales", Some(&root_ou)).await;
+        tenant.sales_east_ou = tenant
+            .create_ou("Sales East", Some(&tenant.sales_ou.clone()))
+            .await;
+        tenant.support_ou = tenant.create_ou("Support", Some(&root_ou)).await;
+        tenant.app_id = tenant.register_app(&[&tenant.sales_ou.clone()]).await;
+        tenant
+    }
+
+    // ---- tokens -------------------------------------------------------------------------
+
+    pub fn admin_token(&self) -> String {
+        self.stack.admin_token(&self.id)
+    }
+
+    /// Spec of the main app with all four provisioning roles (adjust and mint with `token`).
+    pub fn app_spec(&self) -> TokenSpec {
+        self.stack
+            .app_spec(&self.id, &self.app_id, &ALL_PROVISIONING_ROLES)
+    }
+
+    /// The main app with all four provisioning roles.
+    pub fn app_token(&self) -> String {
+        self.token(&self.app_spec())
+    }
+
+    pub fn app_token_with_roles(&self, roles: &[&str]) -> String {
+        self.token(&self.app_spec().roles(roles))
+    }
+
+    /// Another app of this tenant with all four provisioning roles.
+    pub fn token_for_app(&self, app_id: &str) -> String {
+        self.stack
+            .app_token(&self.id, app_id, &ALL_PROVISIONING_ROLES)
+    }
+
+    pub fn token(&self, spec: &TokenSpec) -> String {
+        self.stack.token(spec)
+    }
+
+    // ---- set-up (admin API, asserting success) ------------------------------------------
+
+    /// Creates an OU under `parent` (root when `None`) and returns its id.
+    pub async fn create_ou(&self, name: &str, parent: Option<&str>) -> String {
+        let mut body = json!({ "name": name });
+        if let Some(parent) = parent {
+            body["parentId"] = json!(parent);
+        }
+        let reply = self.stack.create_ou(&self.admin_token(), body).await;
+        reply.assert_status(201);
+        reply.body["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("OU without id: {}", reply.text))
+            .to_owned()
+    }
+
+    /// Registers a new random app id with the given OU scope and returns the app id.
+    pub async fn register_app(&self, ou_ids: &[&str]) -> String {
+        let app_id = new_id();
+        self.stack
+            .put_app_permission(&self.admin_token(), &app_id, ou_ids)
+            .await
+            .assert_status(200);
+        app_id
+    }
+
+    pub async fn create_skill(&self, name: &str, ou_id: &str) -> String {
+        let reply = self
+            .stack
+            .create_skill(
+                &self.admin_token(),
+                json!({ "name": name, "organizationUnitId": ou_id }),
+            )
+            .await;
+        reply.assert_status(201);
+        reply.body["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("skill without id: {}", reply.text))
+            .to_owned()
+    }
+
+    pub async fn set_provisioning(&self, enabled: bool) {
+        self.stack
+            .put_provisioning(&self.stack.operator_token(), &self.id, enabled)
+            .await
+            .assert_status(200);
+    }
+
+    pub async fn put_licenses(&self, body: Value) -> Reply {
+        self.stack
+            .put_licenses(&self.stack.operator_token(), &self.id, body)
+            .await
+    }
+
+    pub async fn patch_user(&self, o365_id: &str, body: Value) -> Reply {
+        self.stack
+            .patch_user(&self.admin_token(), o365_id, body)
+            .await
+    }
+
+    /// Plants a Teams-synced user straight into the table (no HTTP API creates those yet).
+    pub async fn plant_teams_user(&self, ou_id: &str, licenses: &[&str]) -> String {
+        let o365_id = new_id();
+        let store = stratus_store::Store::from_env()
+            .await
+            .unwrap_or_else(|e| panic!("connecting to the table: {e}"));
+        store
+            .put_teams_synced_user(&self.id, &o365_id, ou_id, licenses)
+            .await
+            .unwrap_or_else(|e| panic!("planting a Teams-synced user: {e}"));
+        o365_id
+    }
+
+    // ---- provisioning API with the main app ---------------------------------------------
+
+    pub async fn create_user(&self, o365_id: &str, ou_id: &str) -> Reply {
+        self.stack
+            .create_user(
+                &self.app_token(),
+                json!({ "o365Id": o365_id, "organizationUnitId": ou_id }),
+            )
+            .await
+    }
+
+    /// Creates an empty user in `ou_id` (must succeed) and returns its id.
+    pub async fn new_user(&self, ou_id: &str) -> String {
+        let o365_id = new_id();
+        self.create_user(&o365_id, ou_id).await.assert_status(200);
+        o365_id
+    }
+
+    pub async fn get_user(&self, o365_id: &str) -> Reply {
+        self.stack.get_user(&self.app_token(), o365_id).await
+    }
+
+    pub async fn copy_user(&self, new_o365_id: &str, source_o365_id: &str) -> Reply {
+        self.stack
+            .copy_user(
+                &self.app_token(),
+                json!({ "newO365Id": new_o365_id, "sourceO365Id": source_o365_id }),
+            )
+            .await
+    }
+
+    pub async fn delete_user(&self, o365_id: &str, body: Option<Value>) -> Reply {
+        self.stack
+            .delete_user(&self.app_token(), o365_id, body)
+            .await
+    }
+
+    pub async fn license_usage(&self) -> Reply {
+        self.stack.license_usage(&self.app_token()).await
+    }
+
+    /// `(total, inUse, available)` of one licence type, read over the public API.
+    pub async fn usage_of(&self, license: &str) -> (i64, i64, i64) {
+        let reply = self.license_usage().await;
+        reply.assert_status(200);
+        usage_entry(&reply.body, license)
+    }
+
+    /// A user in sales holding a ContactCenter licence and a full configuration
+    /// (skills, modalities, responsibility profiles, not-available reasons, Interact,
+    /// Assistant); returns `(o365Id, details after the PATCH)`.
+    pub async fn configured_source(&self, licenses: &[&str]) -> (String, Value) {
+        let o365_id = self.new_user(&self.sales_ou).await;
+        let skill_a = self
+            .create_skill(&format!("English {}", &new_id()[..8]), &self.sales_ou)
+            .await;
+        let skill_b = self
+            .create_skill(&format!("Billing {}", &new_id()[..8]), &self.sales_ou)
+            .await;
+        let (p1, p2, reason) = (new_id(), new_id(), new_id());
+        let reply = self
+            .patch_user(
+                &o365_id,
+                json!({
+                    "licenses": licenses,
+                    "skills": [
+                        { "skillId": skill_a, "level": 80 },
+                        { "skillId": skill_b, "level": 0 },
+                    ],
+                    "modalities": ["Audio", "Chat"],
+                    "responsibilityProfiles": {
+                        "profileIds": [p1, p2],
+                        "defaultProfileId": p1,
+                        "activeProfileId": p2,
+                    },
+                    "notAvailableReasons": [reason],
+                    "interact": { "enabled": true, "greeting": "Hello" },
+                    "assistant": { "enabled": true },
+                }),
+            )
+            .await;
+        let details = reply.ok();
+        (o365_id, details)
+    }
+}
+
+/// `(total, inUse, available)` of `license` in a licence usage array.
+#[track_caller]
+pub fn usage_entry(usage: &Value, license: &str) -> (i64, i64, i64) {
+    let entry = usage
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["license"] == json!(license)))
+        .unwrap_or_else(|| panic!("no {license} entry in licence usage {usage}"));
+    let n = |f: &str| {
+        entry[f]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{license}.{f} is not an integer: {entry}"))
+    };
+    (n("total"), n("inUse"), n("available"))
+}
+
+/// Asserts a licence usage array: all seven types in order, with names and these
+/// `(total, inUse)` per type id (available = total - inUse).
+#[track_caller]
+pub fn assert_usage(usage: &Value, expected: &[(&str, i64, i64)]) {
+    let entries = usage
+        .as_array()
+        .unwrap_or_else(|| panic!("licence usage is not an array: {usage}"));
+    assert_eq!(entries.len(), 7, "licence usage has 7 entries: {usage}");
+    for (entry, (id, name)) in entries.iter().zip(LICENSE_TYPES) {
+        let (total, in_use) = expected
+            .iter()
+            .find(|(t, _, _)| *t == id)
+            .map(|(_, total, in_use)| (*total, *in_use))
+            .unwrap_or_else(|| panic!("test bug: no expectation for {id}"));
+        assert_eq!(
+            entry,
+            &json!({
+                "license": id,
+                "name": name,
+                "total": total,
+                "inUse": in_use,
+                "available": total - in_use,
+            }),
+            "licence usage entry for {id} in {usage}"
+        );
+    }
+}
+
+/// The fields of user details that are configuration (what copy takes, what delete loses).
+pub const CONFIGURATION_FIELDS: [&str; 9] = [
+    "organizationUnitId",
+    "licenses",
+    "modalities",
+    "roles",
+    "skills",
+    "responsibilityProfiles",
+    "notAvailableReasons",
+    "interact",
+    "assistant",
+];
+
+/// Asserts the shape of an empty, freshly created user.
+#[track_caller]
+pub fn assert_empty_user(details: &Value, o365_id: &str, ou_id: &str) {
+    assert_eq!(details["o365Id"], json!(o365_id), "o365Id in {details}");
+    assert_eq!(
+        details["organizationUnitId"],
+        json!(ou_id),
+        "organizationUnitId in {details}"
+    );
+    assert_eq!(
+        details["assignmentType"],
+        json!("SkillBased"),
+        "assignmentType in {details}"
+    );
+    for field in [
+        "upn",
+        "displayName",
+        "firstName",
+        "lastName",
+        "email",
+        "interact",
+        "assistant",
+    ] {
+        assert!(
+            details.get(field).is_some_and(Value::is_null),
+            "{field} should be present and null in {details}"
+        );
+    }
+    for field in [
+        "licenses",
+        "modalities",
+        "roles",
+        "skills",
+        "notAvailableReasons",
+    ] {
+        assert_eq!(details[field], json!([]), "{field} in {details}");
+    }
+    let profiles = &details["responsibilityProfiles"];
+    assert_eq!(
+        profiles["profileIds"],
+        json!([]),
+        "responsibilityProfiles in {details}"
+    );
+    assert!(
+        profiles["defaultProfileId"].is_null(),
+        "responsibilityProfiles in {details}"
+    );
+    assert!(
+        profiles["activeProfileId"].is_null(),
+        "responsibilityProfiles in {details}"
+    );
+}
+
+/// Runs `n` futures made by `make(i)` all at once and returns their outputs in order.
+pub async fn all_at_once<F, Fut, T>(n: usize, make: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    futures::future::join_all((0..n).map(make)).await
+}
+
+/// Counts replies per status.
+pub fn status_counts(replies: &[Reply]) -> std::collections::BTreeMap<u16, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for r in replies {
+        *counts.entry(r.status).or_insert(0) += 1;
+    }
+    counts
+}
