@@ -5,7 +5,7 @@
 use crate::{retry_on_race, App, Incoming};
 use serde::Serialize;
 use serde_json::{json, Value};
-use stratus_domain::fields::{guid_list, path_guid, Fields};
+use stratus_domain::fields::{guid_list, path_guid};
 use stratus_domain::license::{self, LicenseType, LicenseUsage};
 use stratus_domain::organization::validate_name;
 use stratus_domain::tenant::TenantView;
@@ -40,13 +40,6 @@ pub struct AppPermissionView {
     pub organization_unit_ids: Vec<Guid>,
 }
 
-fn required_body(incoming: &Incoming) -> Result<Fields, Error> {
-    match incoming.body.clone()? {
-        Some(v) => Fields::from_value(v, ""),
-        None => Err(Error::BadRequest("A JSON request body is required".into())),
-    }
-}
-
 impl App {
     async fn existing_tenant(&self, id: &Guid) -> Result<Tenant, Error> {
         self.store.tenant(id).await?.ok_or(Error::TenantNotFound)
@@ -57,7 +50,7 @@ impl App {
     pub async fn put_tenant(&self, incoming: Incoming) -> Result<(TenantView, bool), Error> {
         let actor = self.operator(&incoming).await?;
         let id = path_guid("tenantId", incoming.path_param("tenantId"))?;
-        let name = validate_name("name", &required_body(&incoming)?.required_string("name")?)?;
+        let name = validate_name("name", &incoming.body_fields()?.required_string("name")?)?;
         if self.store.tenant(&id).await?.is_none() {
             let root = OrganizationUnit::root(Guid::new_random(), name.clone());
             let tenant = Tenant::new(id.clone(), name.clone(), root.id.clone());
@@ -91,7 +84,7 @@ impl App {
     ) -> Result<Vec<LicenseUsage>, Error> {
         let actor = self.operator(&incoming).await?;
         let id = path_guid("tenantId", incoming.path_param("tenantId"))?;
-        let body = required_body(&incoming)?;
+        let body = incoming.body_fields()?;
         let mut totals = Vec::new();
         for (key, value) in body.entries() {
             let license = LicenseType::parse(key).ok_or_else(|| {
@@ -130,7 +123,8 @@ impl App {
     pub async fn put_tenant_provisioning(&self, incoming: Incoming) -> Result<TenantView, Error> {
         let actor = self.operator(&incoming).await?;
         let id = path_guid("tenantId", incoming.path_param("tenantId"))?;
-        let enabled = required_body(&incoming)?
+        let enabled = incoming
+            .body_fields()?
             .bool("publicApiEnabled")?
             .ok_or_else(|| Error::field("publicApiEnabled", "is required"))?;
         self.existing_tenant(&id).await?;
@@ -151,7 +145,7 @@ impl App {
         incoming: Incoming,
     ) -> Result<OrganizationUnitView, Error> {
         let (admin, tenant) = self.tenant_admin(&incoming).await?;
-        let body = required_body(&incoming)?;
+        let body = incoming.body_fields()?;
         let name = validate_name("name", &body.required_string("name")?)?;
         let parent_id = body
             .guid("parentId")?
@@ -213,7 +207,7 @@ impl App {
     pub async fn put_app_permission(&self, incoming: Incoming) -> Result<AppPermissionView, Error> {
         let (admin, _) = self.tenant_admin(&incoming).await?;
         let app_id = path_guid("appId", incoming.path_param("appId"))?.to_string();
-        let body = required_body(&incoming)?;
+        let body = incoming.body_fields()?;
         let units = guid_list(
             "organizationUnitIds",
             body.get("organizationUnitIds")
@@ -258,12 +252,7 @@ impl App {
     pub async fn patch_user(&self, incoming: Incoming) -> Result<User, Error> {
         let (admin, _) = self.tenant_admin(&incoming).await?;
         let id = path_guid("o365Id", incoming.path_param("o365Id"))?;
-        let patch = UserPatch::parse(
-            incoming
-                .body
-                .clone()?
-                .ok_or_else(|| Error::BadRequest("A JSON request body is required".into()))?,
-        )?;
+        let patch = UserPatch::parse(incoming.required_body()?)?;
         if let Some(skills) = &patch.skills {
             let ids: Vec<Guid> = skills.iter().map(|s| s.skill_id.clone()).collect();
             if let Some(missing) = self
@@ -310,7 +299,7 @@ impl App {
     /// `POST /api/admin/skills`: a skill with a name new to the tenant.
     pub async fn create_skill(&self, incoming: Incoming) -> Result<Skill, Error> {
         let (admin, _) = self.tenant_admin(&incoming).await?;
-        let body = required_body(&incoming)?;
+        let body = incoming.body_fields()?;
         let name = validate_name("name", &body.required_string("name")?)?;
         let unit = body.required_guid("organizationUnitId")?;
         if self.unit(&admin.tenant_id, &unit).await?.is_none() {

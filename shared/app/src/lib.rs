@@ -31,6 +31,19 @@ impl Incoming {
     pub fn path_param(&self, name: &str) -> Option<&str> {
         self.path.get(name).map(String::as_str)
     }
+
+    /// The body as a JSON object whose fields match case-insensitively; required.
+    pub fn body_fields(&self) -> Result<stratus_domain::fields::Fields, Error> {
+        self.required_body()
+            .and_then(|v| stratus_domain::fields::Fields::from_value(v, ""))
+    }
+
+    /// The body as JSON; required.
+    pub fn required_body(&self) -> Result<Value, Error> {
+        self.body
+            .clone()?
+            .ok_or_else(|| Error::BadRequest("A JSON request body is required".into()))
+    }
 }
 
 /// Settings read once per process.

@@ -25,13 +25,6 @@ struct CopyInput {
     source_id: Guid,
 }
 
-fn body_fields(incoming: &Incoming) -> Result<Fields, Error> {
-    match incoming.body.clone()? {
-        Some(v) => Fields::from_value(v, ""),
-        None => Err(Error::BadRequest("A JSON request body is required".into())),
-    }
-}
-
 impl App {
     /// Authentication, the tenant checks, input validation and the rate limit, in that
     /// order; `reads` names the users the one batch read should bring along.
@@ -58,7 +51,7 @@ impl App {
     /// `POST /user`: an empty, unconfigured, manually managed user without licences.
     pub async fn create_user(&self, incoming: Incoming) -> Result<User, Error> {
         let parse = |i: &Incoming| {
-            let f = body_fields(i)?;
+            let f = i.body_fields()?;
             Ok(CreateInput {
                 o365_id: f.required_guid("o365Id")?,
                 organization_unit_id: f.required_guid("organizationUnitId")?,
@@ -105,7 +98,7 @@ impl App {
     /// licensed template user; its licences are taken atomically or not at all.
     pub async fn copy_user(&self, incoming: Incoming) -> Result<User, Error> {
         let parse = |i: &Incoming| {
-            let f = body_fields(i)?;
+            let f = i.body_fields()?;
             let (new_id, source_id) = match (f.guid("newO365Id")?, f.guid("sourceO365Id")?) {
                 (Some(n), Some(s)) if n != s => (n, s),
                 _ => return Err(Error::CopyIdsRequired),

@@ -287,14 +287,13 @@ impl Store {
     }
 
     pub async fn user(&self, tenant: &Guid, user: &Guid) -> Result<Option<VersionedUser>, Error> {
-        Ok(self
-            .get(key(keys::tenant_pk(tenant), keys::user_sk(user)))
+        self.get(key(keys::tenant_pk(tenant), keys::user_sk(user)))
             .await?
             .map(|item| {
                 let version = version_of(&item);
                 from_item(item).map(|user| VersionedUser { user, version })
             })
-            .transpose()?)
+            .transpose()
     }
 
     /// A user and the sort keys of everything hanging off it (service memberships), in

@@ -390,7 +390,7 @@ impl Store {
         let mut item = key(keys::rate_pk(tenant, app_id), keys::RATE_SK);
         item.insert(
             "slots".into(),
-            AttributeValue::L(slots_ms.iter().map(|v| n(v)).collect()),
+            AttributeValue::L(slots_ms.iter().map(n).collect()),
         );
         item.insert("version".into(), n(previous.map_or(1, |v| v + 1)));
         // The log is worthless a window after its last slot; let TTL collect it.
