@@ -1,0 +1,150 @@
+//! Decision latency of the routing host. Baseline: the same skill-based policy written
+//! natively in Rust (`native::skill_based`) on the same inputs.
+//!
+//! Needs the built-in plugins built first (the skill-based rows are skipped otherwise):
+//!   cargo build --manifest-path plugins/Cargo.toml --target wasm32-wasip2 --release
+//!   cargo bench -p stratus-routing --bench decision
+//!
+//! Rows: warm decision (fresh store + instantiate + call) for 10/100/1000 candidates, plugin
+//! and native; the same with fuel metering off (fuel overhead); fresh instantiation of a
+//! trivial component; first decision from a precompiled artifact (deserialize + InstancePre
+//! + decide); upload-time compile (artifact size printed once).
+
+#[path = "../tests/fixtures/mod.rs"]
+mod fixtures;
+
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use stratus_routing::{
+    native, CompiledPolicy, DecisionInput, Limits, Policy, PolicyEngine, SkillRequirement,
+};
+
+const SKILLS: usize = 8;
+const CONFIG: &str = r#"{"steps":[{"afterSeconds":0,"requirements":[{"skill":"s0","minLevel":20},{"skill":"s1","minLevel":10}]}]}"#;
+
+fn skill_based_plugin() -> Option<Vec<u8>> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../plugins/target/wasm32-wasip2/release/skill_based.wasm");
+    std::fs::read(&path)
+        .map_err(|e| eprintln!("skill-based plugin rows skipped: {}: {e}", path.display()))
+        .ok()
+}
+
+/// `n` candidates over an 8-skill table, levels and idle times from a fixed LCG.
+fn input(n: u32) -> DecisionInput {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |m: u32| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as u32) % m
+    };
+    let mut input = fixtures::input();
+    let n_us = n as usize;
+    input.skill_names = (0..SKILLS).map(|i| format!("s{i}")).collect();
+    input.task.required_skills = vec![];
+    input.candidates.count = n;
+    input.candidates.skill_levels = (0..n_us * SKILLS).map(|_| next(101) as u8).collect();
+    input.candidates.idle_seconds = (0..n).map(|_| next(3600)).collect();
+    input.candidates.handled_today = vec![0; n_us];
+    input.candidates.talk_seconds_today = vec![0; n_us];
+    input.candidates.last_offered_seconds_ago = vec![u32::MAX; n_us];
+    input.candidates.last_answered_seconds_ago = vec![u32::MAX; n_us];
+    input.context.config = CONFIG.into();
+    input
+}
+
+fn bench(c: &mut Criterion) {
+    let engine = PolicyEngine::new(Limits::default()).expect("engine");
+    let unmetered = PolicyEngine::new(Limits {
+        fuel_metering: false,
+        ..Limits::default()
+    })
+    .expect("engine");
+    let required = [
+        SkillRequirement {
+            skill: 0,
+            min_level: 20,
+        },
+        SkillRequirement {
+            skill: 1,
+            min_level: 10,
+        },
+    ];
+
+    let plugin = skill_based_plugin();
+    let compiled = plugin.as_ref().map(|bytes| {
+        let uploaded = Policy::compile(&engine, bytes).expect("skill-based accepted");
+        eprintln!(
+            "skill-based: component {} bytes, artifact {} bytes",
+            bytes.len(),
+            uploaded.artifact.len()
+        );
+        let unmetered = Policy::compile(&unmetered, bytes).expect("accepted").policy;
+        (uploaded, unmetered)
+    });
+
+    let mut group = c.benchmark_group("skill_based");
+    for n in [10u32, 100, 1000] {
+        let input = input(n);
+        group.bench_with_input(BenchmarkId::new("native", n), &input, |b, input| {
+            b.iter(|| native::skill_based(&required, SKILLS, &input.candidates))
+        });
+        if let Some((uploaded, unmetered)) = &compiled {
+            let first = uploaded.policy.decide(&input);
+            assert_eq!(first.error, None, "plugin decided");
+            assert_eq!(
+                first.outcome.decision,
+                native::skill_based(&required, SKILLS, &input.candidates).decision,
+                "plugin and native agree"
+            );
+            group.bench_with_input(BenchmarkId::new("plugin", n), &input, |b, input| {
+                b.iter(|| uploaded.policy.decide(input))
+            });
+            group.bench_with_input(
+                BenchmarkId::new("plugin_fuel_off", n),
+                &input,
+                |b, input| b.iter(|| unmetered.decide(input)),
+            );
+        }
+    }
+    group.finish();
+
+    // Fresh store + instantiate + a call that only writes a constant answer.
+    let trivial = Policy::compile(
+        &engine,
+        &fixtures::componentize(&fixtures::fixed_offer(&[], "")),
+    )
+    .expect("trivial accepted")
+    .policy;
+    let small = fixtures::input();
+    c.bench_function("instantiate_and_trivial_call", |b| {
+        b.iter(|| trivial.decide(&small))
+    });
+
+    if let Some((uploaded, _)) = &compiled {
+        let input = input(100);
+        c.bench_function("first_decision_from_artifact_100", |b| {
+            b.iter(|| {
+                let policy = CompiledPolicy::from_artifact(
+                    &engine,
+                    &uploaded.artifact,
+                    &uploaded.artifact_sha256,
+                )
+                .expect("loads");
+                policy.decide(&input)
+            })
+        });
+        let bytes = plugin.as_deref().unwrap_or_default();
+        let mut slow = c.benchmark_group("upload");
+        slow.sample_size(10);
+        slow.bench_function("compile_skill_based", |b| {
+            b.iter(|| Policy::compile(&engine, bytes).expect("accepted"))
+        });
+        slow.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,49 @@
+//! Stratus routing host: runs tenants' WebAssembly routing policies (the
+//! `stratus:routing@1.0.0` world in `plugins/wit`) under a hostile-proof sandbox. It owns the
+//! one per-process wasmtime [`PolicyEngine`] (component model, pooling allocator, fuel, epoch
+//! deadline ticking every millisecond), upload-time validation and precompilation
+//! ([`Policy::compile`]), loading a precompiled artifact only after checking its sha256
+//! ([`CompiledPolicy::from_artifact`]), and one decision per fresh `Store`
+//! ([`CompiledPolicy::decide`]) whose failures — traps, fuel, deadline, memory, invalid
+//! output — fail only that decision and fall back to longest idle. It also holds the native
+//! Rust strategies: longest idle (the fallback) and skill-based (the benchmark baseline).
+//! No WASI: a policy sees only its input and the `host` string look-ups, so the same input
+//! always yields the same decision.
+//!
+//! ```text
+//! let engine = PolicyEngine::new(Limits::default())?;           // once per process
+//! let up = Policy::compile(&engine, &uploaded_bytes)?;           // upload: 4xx on Err
+//! store(up.source_sha256, bytes, up.artifact_sha256, up.artifact);
+//! let policy = CompiledPolicy::from_artifact(&engine, &artifact, &artifact_sha256)?; // cache it
+//! let result = policy.decide(&input);  // never fails: result.error + fallback outcome
+//! ```
+//! Artifacts are specific to this wasmtime version and engine configuration: after an
+//! upgrade `from_artifact` answers `ArtifactUnusable`, and the stored source must be compiled
+//! again.
+
+mod engine;
+mod error;
+pub mod native;
+mod policy;
+
+/// Host bindings generated from the contract; the record types are the decision input and
+/// output, so nothing is converted on the hot path.
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../../plugins/wit",
+        world: "routing-policy",
+        // Serde so the management API can take a simulated task and return the decision.
+        additional_derives: [PartialEq, Eq, serde::Serialize, serde::Deserialize],
+    });
+}
+
+pub use bindings::stratus::routing::types::{
+    Candidates, Context, Decision, LocalDate, Modality, Offer, Outcome, Overflow, SkillRequirement,
+    Task, Weekday,
+};
+pub use engine::{Limits, PolicyEngine};
+pub use error::{ConfigError, PluginError};
+pub use policy::{
+    CompiledPolicy, DecisionInput, DecisionResult, HostStrings, Policy, UploadedPolicy,
+    ALLOWED_IMPORTS, WORLD,
+};

@@ -1,0 +1,426 @@
+//! A policy's life: validated and precompiled at upload, loaded from its artifact (hash
+//! checked) on the routing path, then one fresh `Store` per decision under the limits.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap};
+
+use crate::bindings::stratus::routing::{host, types};
+use crate::bindings::RoutingPolicyPre;
+use crate::engine::{Limits, PolicyEngine};
+use crate::error::{ConfigError, PluginError};
+use crate::native;
+use crate::{Candidates, Context, Decision, Outcome, Task};
+
+/// The world every policy must implement.
+pub const WORLD: &str = "stratus:routing/routing-policy@1.0.0";
+
+/// The only imports a policy may have: the host's string look-ups and the shared types.
+pub const ALLOWED_IMPORTS: &[&str] = &["stratus:routing/host@1.0.0", "stratus:routing/types@1.0.0"];
+
+/// Strings a policy may ask for through the `host` imports; shared, not copied, per decision.
+#[derive(Debug, Clone, Default)]
+pub struct HostStrings {
+    /// Entry i is candidate i's agent id.
+    pub candidate_ids: Vec<String>,
+    /// Entry i holds candidate i's free-form attributes.
+    pub candidate_attributes: Vec<BTreeMap<String, String>>,
+    pub task_attributes: BTreeMap<String, String>,
+}
+
+/// Everything one decision sees.
+#[derive(Debug, Clone)]
+pub struct DecisionInput {
+    pub task: Task,
+    pub skill_names: Vec<String>,
+    pub candidates: Candidates,
+    pub context: Context,
+    pub strings: Arc<HostStrings>,
+}
+
+/// What one decision produced: the plugin's outcome, or — if it failed — the error and the
+/// fallback (longest idle) outcome.
+#[derive(Debug, Clone)]
+pub struct DecisionResult {
+    pub outcome: Outcome,
+    /// Set when the plugin failed and `outcome` is the fallback's.
+    pub error: Option<PluginError>,
+    pub fuel_used: u64,
+    pub elapsed: Duration,
+}
+
+impl DecisionResult {
+    pub fn fell_back(&self) -> bool {
+        self.error.is_some()
+    }
+}
+
+/// Per-decision store data.
+pub(crate) struct DecisionState {
+    limits: StoreLimits,
+    strings: Arc<HostStrings>,
+}
+
+impl types::Host for DecisionState {}
+
+impl host::Host for DecisionState {
+    fn candidate_id(&mut self, index: u32) -> String {
+        self.strings
+            .candidate_ids
+            .get(index as usize)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn candidate_attribute(&mut self, index: u32, key: String) -> Option<String> {
+        self.strings
+            .candidate_attributes
+            .get(index as usize)?
+            .get(&key)
+            .cloned()
+    }
+
+    fn task_attribute(&mut self, key: String) -> Option<String> {
+        self.strings.task_attributes.get(&key).cloned()
+    }
+}
+
+/// Upload-time entry point.
+pub struct Policy;
+
+/// The result of an accepted upload: store `artifact` (content-addressed by
+/// `artifact_sha256`) next to the source (`source_sha256`); `policy` is ready to run.
+pub struct UploadedPolicy {
+    pub source_sha256: String,
+    pub artifact: Vec<u8>,
+    pub artifact_sha256: String,
+    pub policy: CompiledPolicy,
+}
+
+impl Policy {
+    /// Validates an uploaded binary and precompiles it for this engine. Rejections are typed
+    /// and name the problem: size, not wasm, core module, invalid, imports outside the
+    /// allow-list, wrong world, sandbox limits (huge memory/tables, start-up that never ends).
+    pub fn compile(engine: &PolicyEngine, bytes: &[u8]) -> Result<UploadedPolicy, PluginError> {
+        let limit = engine.limits.max_binary_bytes;
+        if bytes.len() > limit {
+            return Err(PluginError::TooLarge {
+                size: bytes.len(),
+                limit,
+            });
+        }
+        if wasmparser::Parser::is_core_wasm(bytes) {
+            return Err(PluginError::CoreModule);
+        }
+        if !wasmparser::Parser::is_component(bytes) {
+            return Err(if bytes.starts_with(b"\0asm") {
+                PluginError::Invalid("unsupported WebAssembly version or layer".into())
+            } else {
+                PluginError::NotWasm
+            });
+        }
+        let artifact = engine
+            .engine
+            .precompile_component(bytes)
+            .map_err(|e| PluginError::Invalid(format!("{e:#}")))?;
+        let artifact_sha256 = sha256_hex(&artifact);
+        let policy = CompiledPolicy::from_artifact(engine, &artifact, &artifact_sha256)?;
+        // One trial instantiation under the limits: a start-up that loops, traps or needs more
+        // memory than allowed is the uploader's problem, found now rather than per call.
+        let mut store = policy.new_store(Arc::default());
+        policy
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| PluginError::StartupFailed(Box::new(policy.classify(e, &store))))?;
+        Ok(UploadedPolicy {
+            source_sha256: sha256_hex(bytes),
+            artifact,
+            artifact_sha256,
+            policy,
+        })
+    }
+}
+
+/// A loaded policy: `InstancePre` built once, cheap to clone, shareable across threads.
+#[derive(Clone)]
+pub struct CompiledPolicy {
+    engine: PolicyEngine,
+    pre: RoutingPolicyPre<DecisionState>,
+    imports: Arc<Vec<String>>,
+    exports: Arc<Vec<String>>,
+}
+
+impl CompiledPolicy {
+    /// Loads a precompiled artifact after checking it is the one that was compiled (its
+    /// sha256); the routing path calls this, never the compiler.
+    pub fn from_artifact(
+        engine: &PolicyEngine,
+        artifact: &[u8],
+        expected_sha256: &str,
+    ) -> Result<Self, PluginError> {
+        let actual = sha256_hex(artifact);
+        if !actual.eq_ignore_ascii_case(expected_sha256) {
+            return Err(PluginError::ArtifactTampered {
+                expected: expected_sha256.to_owned(),
+                actual,
+            });
+        }
+        // SAFETY: `deserialize` trusts its input to be an artifact produced by
+        // `precompile_component` of a compatible engine. The bytes hash to the digest recorded
+        // when this host compiled them, so they are that artifact, unmodified.
+        let component =
+            unsafe { Component::deserialize(&engine.engine, artifact) }.map_err(|e| {
+                let msg = format!("{e:#}");
+                if msg.contains("exceeds") {
+                    PluginError::ExceedsLimits(msg)
+                } else {
+                    PluginError::ArtifactUnusable(msg)
+                }
+            })?;
+
+        let ty = component.component_type();
+        let imports: Vec<String> = ty
+            .imports(&engine.engine)
+            .map(|(n, _)| n.to_owned())
+            .collect();
+        let exports: Vec<String> = ty
+            .exports(&engine.engine)
+            .map(|(n, _)| n.to_owned())
+            .collect();
+        let disallowed: Vec<String> = imports
+            .iter()
+            .filter(|name| !ALLOWED_IMPORTS.contains(&name.as_str()))
+            .cloned()
+            .collect();
+        if !disallowed.is_empty() {
+            return Err(PluginError::DisallowedImports(disallowed));
+        }
+
+        let instance_pre =
+            engine
+                .linker
+                .instantiate_pre(&component)
+                .map_err(|e| PluginError::WrongWorld {
+                    detail: format!("{e:#}"),
+                })?;
+        let pre = RoutingPolicyPre::new(instance_pre).map_err(|e| PluginError::WrongWorld {
+            detail: format!("{e:#}"),
+        })?;
+        Ok(Self {
+            engine: engine.clone(),
+            pre,
+            imports: Arc::new(imports),
+            exports: Arc::new(exports),
+        })
+    }
+
+    /// The limits every decision of this policy runs under (reported to authors).
+    pub fn limits(&self) -> &Limits {
+        &self.engine.limits
+    }
+
+    /// The component's import names (a subset of [`ALLOWED_IMPORTS`]).
+    pub fn imports(&self) -> &[String] {
+        &self.imports
+    }
+
+    /// The component's export names (at least `decide` and `validate-config`).
+    pub fn exports(&self) -> &[String] {
+        &self.exports
+    }
+
+    fn new_store(&self, strings: Arc<HostStrings>) -> Store<DecisionState> {
+        let limits = &self.engine.limits;
+        let state = DecisionState {
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.max_memory_bytes)
+                .table_elements(limits.max_table_elements)
+                .instances(limits.max_core_instances_per_component as usize)
+                .memories(1)
+                .tables(limits.max_tables_per_component as usize)
+                // Make exhaustion a clear, typed failure instead of a -1 the guest may ignore.
+                .trap_on_grow_failure(true)
+                .build(),
+            strings,
+        };
+        let mut store = Store::new(&self.engine.engine, state);
+        store.limiter(|s| &mut s.limits);
+        if limits.fuel_metering {
+            // Fuel is enabled on the engine, so setting it cannot fail.
+            let _ = store.set_fuel(limits.fuel);
+        }
+        store.set_epoch_deadline(limits.deadline_ticks);
+        store
+    }
+
+    fn fuel_used(&self, store: &Store<DecisionState>) -> u64 {
+        if !self.engine.limits.fuel_metering {
+            return 0;
+        }
+        self.engine
+            .limits
+            .fuel
+            .saturating_sub(store.get_fuel().unwrap_or(0))
+    }
+
+    fn classify(&self, err: wasmtime::Error, store: &Store<DecisionState>) -> PluginError {
+        let limits = &self.engine.limits;
+        if let Some(trap) = err.downcast_ref::<Trap>() {
+            return match trap {
+                Trap::OutOfFuel => PluginError::FuelExhausted {
+                    budget: limits.fuel,
+                },
+                Trap::Interrupt => PluginError::DeadlineExceeded {
+                    millis: limits.deadline().as_millis() as u64,
+                },
+                Trap::StackOverflow => PluginError::StackOverflow,
+                other => PluginError::Trap(other.to_string()),
+            };
+        }
+        // The limiter's refusals are plain errors, recognisable by their message.
+        let chain = err
+            .chain()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(": ");
+        if chain.contains("growing memory") || chain.contains("memory growth failure") {
+            return PluginError::MemoryLimit {
+                limit: limits.max_memory_bytes,
+            };
+        }
+        if chain.contains("growing table") || chain.contains("table growth failure") {
+            return PluginError::TableLimit {
+                limit: limits.max_table_elements,
+            };
+        }
+        // Out of fuel can also surface from the host side of a call.
+        if store.get_fuel().map(|f| f == 0).unwrap_or(false) {
+            return PluginError::FuelExhausted {
+                budget: limits.fuel,
+            };
+        }
+        PluginError::Trap(chain)
+    }
+
+    /// One decision in a fresh store. Never fails: a failing plugin yields the typed error and
+    /// the longest-idle fallback.
+    pub fn decide(&self, input: &DecisionInput) -> DecisionResult {
+        let started = Instant::now();
+        let mut store = self.new_store(input.strings.clone());
+        let called = self.pre.instantiate(&mut store).and_then(|policy| {
+            policy.call_decide(
+                &mut store,
+                &input.task,
+                &input.skill_names,
+                &input.candidates,
+                &input.context,
+            )
+        });
+        let fuel_used = self.fuel_used(&store);
+        let checked = match called {
+            Ok(outcome) => validate_outcome(outcome, &input.candidates, &self.engine.limits),
+            Err(e) => Err(self.classify(e, &store)),
+        };
+        drop(store);
+        match checked {
+            Ok(outcome) => DecisionResult {
+                outcome,
+                error: None,
+                fuel_used,
+                elapsed: started.elapsed(),
+            },
+            Err(error) => DecisionResult {
+                outcome: native::longest_idle(&input.candidates),
+                error: Some(error),
+                fuel_used,
+                elapsed: started.elapsed(),
+            },
+        }
+    }
+
+    /// Runs the policy's `validate-config` export under the same limits.
+    pub fn validate_config(&self, config: &str) -> Result<(), ConfigError> {
+        let mut store = self.new_store(Arc::default());
+        let called = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|policy| policy.call_validate_config(&mut store, config));
+        match called {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(reason)) => Err(ConfigError::Rejected(truncate(reason, 1000))),
+            Err(e) => Err(ConfigError::Plugin(self.classify(e, &store))),
+        }
+    }
+}
+
+fn truncate(mut s: String, max_chars: usize) -> String {
+    if let Some((at, _)) = s.char_indices().nth(max_chars) {
+        s.truncate(at);
+    }
+    s
+}
+
+/// Checks a plugin's answer against the candidates it was given.
+fn validate_outcome(
+    outcome: Outcome,
+    candidates: &Candidates,
+    limits: &Limits,
+) -> Result<Outcome, PluginError> {
+    let max = limits.max_reason_chars;
+    let too_long = |what: &str, s: &str| -> Result<(), PluginError> {
+        let n = s.chars().count();
+        if n > max {
+            Err(PluginError::InvalidOutput(format!(
+                "{what} is {n} characters, the limit is {max}"
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    too_long("reason", &outcome.reason)?;
+    match &outcome.decision {
+        Decision::Offer(offer) => {
+            let count = candidates.count as usize;
+            if offer.order.len() > count {
+                return Err(PluginError::InvalidOutput(format!(
+                    "order lists {} entries but only {count} candidates were given",
+                    offer.order.len()
+                )));
+            }
+            let mut seen = vec![false; count];
+            for &index in &offer.order {
+                let slot = seen.get_mut(index as usize).ok_or_else(|| {
+                    PluginError::InvalidOutput(format!(
+                        "candidate index {index} is out of range (0..{count})"
+                    ))
+                })?;
+                if std::mem::replace(slot, true) {
+                    return Err(PluginError::InvalidOutput(format!(
+                        "candidate index {index} appears more than once"
+                    )));
+                }
+            }
+        }
+        Decision::Wait(_) => {}
+        Decision::Overflow(overflow) => {
+            too_long("overflow reason", &overflow.reason)?;
+            if let Some(target) = &overflow.target {
+                too_long("overflow target", target)?;
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}

@@ -1,0 +1,90 @@
+//! The built-in policies (plugins/, built separately for wasm32-wasip2) through this host:
+//! accepted at upload (only allowed imports), loaded from their artifact, deciding as their
+//! README says. Build them first:
+//!   cargo build --manifest-path plugins/Cargo.toml --target wasm32-wasip2 --release
+//! (`cargo xtask test` does). A missing component fails the test: a skipped case proves nothing.
+
+mod fixtures;
+
+use std::path::PathBuf;
+
+use fixtures::input;
+use stratus_routing::{CompiledPolicy, Decision, Limits, Policy, PolicyEngine};
+
+fn built(name: &str) -> Option<Vec<u8>> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../plugins/target/wasm32-wasip2/release")
+        .join(format!("{name}.wasm"));
+    match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => panic!(
+            "{}: {e}; build the plugins first (cargo xtask test does): \
+             cargo build --manifest-path plugins/Cargo.toml --target wasm32-wasip2 --release",
+            path.display()
+        ),
+    }
+}
+
+fn load(engine: &PolicyEngine, bytes: &[u8]) -> CompiledPolicy {
+    let uploaded = Policy::compile(engine, bytes).unwrap_or_else(|e| panic!("rejected: {e}"));
+    CompiledPolicy::from_artifact(engine, &uploaded.artifact, &uploaded.artifact_sha256)
+        .expect("artifact loads")
+}
+
+fn order(decision: &Decision) -> Vec<u32> {
+    match decision {
+        Decision::Offer(offer) => offer.order.clone(),
+        other => panic!("expected an offer, got {other:?}"),
+    }
+}
+
+#[test]
+fn built_in_policies_run_in_the_host() {
+    let engine = PolicyEngine::new(Limits::default()).expect("engine");
+
+    if let Some(bytes) = built("skill_based") {
+        let policy = load(&engine, &bytes);
+        let config =
+            r#"{"steps":[{"afterSeconds":0,"requirements":[{"skill":"english","minLevel":10}]}]}"#;
+        assert_eq!(policy.validate_config(config), Ok(()));
+        assert!(policy.validate_config("{\"steps\": 3}").is_err());
+        let mut input = input();
+        input.context.config = config.into();
+        let result = policy.decide(&input);
+        assert_eq!(result.error, None);
+        // english levels 50, 60, 70: by proficiency.
+        assert_eq!(order(&result.outcome.decision), vec![2, 1, 0]);
+        eprintln!(
+            "skill_based: fuel {} in {:?}",
+            result.fuel_used, result.elapsed
+        );
+    }
+
+    if let Some(bytes) = built("classic") {
+        let policy = load(&engine, &bytes);
+        let config = r#"{"strategy":"longest-idle"}"#;
+        assert_eq!(policy.validate_config(config), Ok(()));
+        let mut input = input();
+        input.context.config = config.into();
+        let result = policy.decide(&input);
+        assert_eq!(result.error, None);
+        assert_eq!(order(&result.outcome.decision), vec![1, 2, 0]);
+        eprintln!("classic: fuel {} in {:?}", result.fuel_used, result.elapsed);
+    }
+
+    if let Some(bytes) = built("time_of_day") {
+        let policy = load(&engine, &bytes);
+        // Friday 10:00 local: inside the window, longest idle decides.
+        let config = r#"{"windows":[{"days":["fri"],"from":"08:00","to":"17:00","strategy":"longest-idle"}]}"#;
+        assert_eq!(policy.validate_config(config), Ok(()));
+        let mut input = input();
+        input.context.config = config.into();
+        let result = policy.decide(&input);
+        assert_eq!(result.error, None);
+        assert_eq!(order(&result.outcome.decision), vec![1, 2, 0]);
+        eprintln!(
+            "time_of_day: fuel {} in {:?}",
+            result.fuel_used, result.elapsed
+        );
+    }
+}

@@ -1,0 +1,440 @@
+//! The host against well-behaved and hostile components: every failure is typed, bounded in
+//! time and memory, and (per decision) answered by the longest-idle fallback.
+
+mod fixtures;
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use fixtures::*;
+use stratus_routing::{
+    CompiledPolicy, Decision, DecisionResult, Limits, PluginError, Policy, PolicyEngine,
+};
+
+fn engine() -> &'static PolicyEngine {
+    static ENGINE: OnceLock<PolicyEngine> = OnceLock::new();
+    ENGINE.get_or_init(|| PolicyEngine::new(Limits::default()).expect("engine"))
+}
+
+fn compile(wat: &str) -> CompiledPolicy {
+    Policy::compile(engine(), &componentize(wat))
+        .expect("component is accepted")
+        .policy
+}
+
+fn order(result: &DecisionResult) -> Vec<u32> {
+    match &result.outcome.decision {
+        Decision::Offer(offer) => offer.order.clone(),
+        other => panic!("expected an offer, got {other:?}"),
+    }
+}
+
+/// The plugin failed with `expected`, the fallback (longest idle) decided, quickly.
+fn assert_fell_back(result: &DecisionResult, expected: impl Fn(&PluginError) -> bool) {
+    let error = result.error.as_ref().expect("the plugin failed");
+    assert!(expected(error), "unexpected error: {error:?}");
+    assert_eq!(order(result), vec![1, 2, 0], "longest idle decides instead");
+    assert!(
+        result.elapsed < Duration::from_secs(1),
+        "bounded time: {:?}",
+        result.elapsed
+    );
+}
+
+// --- well-behaved ---
+
+const REVERSE_WITH_HOST_ID: &str = r#"
+    (local $n i32) (local $i i32)
+    (local.set $n (i32.load offset=48 (local.get $args)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (i32.store
+          (i32.add (i32.const 2048) (i32.shl (local.get $i) (i32.const 2)))
+          (i32.sub (i32.sub (local.get $n) (i32.const 1)) (local.get $i)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    ;; reason = the id of the first candidate offered, asked of the host
+    (call $candidate_id (i32.sub (local.get $n) (i32.const 1)) (i32.const 3072))
+    (i32.store8 (i32.const 1024) (i32.const 0))
+    (i32.store (i32.const 1028) (i32.const 2048))
+    (i32.store (i32.const 1032) (local.get $n))
+    (i32.store8 (i32.const 1036) (i32.const 1))
+    (i32.store (i32.const 1048) (i32.load (i32.const 3072)))
+    (i32.store (i32.const 1052) (i32.load (i32.const 3076)))
+    (i32.const 1024)
+"#;
+
+#[test]
+fn well_behaved_component_orders_candidates_through_an_artifact() {
+    let wat = module(
+        1,
+        REVERSE_WITH_HOST_ID,
+        r#"(import "stratus:routing/host@1.0.0" "candidate-id" (func $candidate_id (param i32 i32)))"#,
+    );
+    let uploaded = Policy::compile(engine(), &componentize(&wat)).expect("accepted");
+    assert_eq!(uploaded.artifact_sha256.len(), 64);
+    assert!(uploaded
+        .policy
+        .imports()
+        .contains(&"stratus:routing/host@1.0.0".to_owned()));
+    assert!(uploaded.policy.exports().contains(&"decide".to_owned()));
+
+    // The routing path: from the stored artifact, hash checked.
+    let policy =
+        CompiledPolicy::from_artifact(engine(), &uploaded.artifact, &uploaded.artifact_sha256)
+            .expect("artifact loads");
+    let result = policy.decide(&input());
+    assert_eq!(result.error, None);
+    assert_eq!(order(&result), vec![2, 1, 0]);
+    assert_eq!(result.outcome.reason, "agent-c");
+    match &result.outcome.decision {
+        Decision::Offer(offer) => assert!(offer.simultaneous),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        result.fuel_used > 0 && result.fuel_used < 10_000,
+        "fuel {}",
+        result.fuel_used
+    );
+
+    // Deterministic and reusable: a fresh store per decision.
+    for _ in 0..3 {
+        let again = policy.decide(&input());
+        assert_eq!(again.outcome, result.outcome);
+        assert_eq!(again.fuel_used, result.fuel_used);
+    }
+    assert_eq!(policy.validate_config("{}"), Ok(()));
+}
+
+#[test]
+fn validate_config_rejection_is_reported() {
+    // validate-config answering err("bad weights")
+    let wat = module(1, &offer(0, 0), r#"(data (i32.const 4096) "bad weights")"#).replace(
+        "(i32.store8 (i32.const 1024) (i32.const 0))\n    (i32.const 1024))",
+        "(i32.store8 (i32.const 1024) (i32.const 1))
+         (i32.store (i32.const 1028) (i32.const 4096))
+         (i32.store (i32.const 1032) (i32.const 11))
+         (i32.const 1024))",
+    );
+    let policy = compile(&wat);
+    assert_eq!(
+        policy.validate_config("{\"weights\":[]}"),
+        Err(stratus_routing::ConfigError::Rejected("bad weights".into()))
+    );
+}
+
+// --- hostile at decision time: fallback ---
+
+#[test]
+fn infinite_loop_is_stopped_by_fuel() {
+    let policy = compile(&module(1, "(loop $l (br $l)) (unreachable)", ""));
+    let started = Instant::now();
+    let result = policy.decide(&input());
+    assert_fell_back(&result, |e| {
+        matches!(
+            e,
+            PluginError::FuelExhausted { .. } | PluginError::DeadlineExceeded { .. }
+        )
+    });
+    assert!(started.elapsed() < Duration::from_millis(500));
+    // The process carries on: the next decision runs too.
+    assert!(policy.decide(&input()).fell_back());
+}
+
+#[test]
+fn infinite_loop_is_stopped_by_the_epoch_deadline_when_fuel_is_ample() {
+    let limits = Limits {
+        fuel: u64::MAX / 2,
+        deadline_ticks: 20,
+        ..Limits::default()
+    };
+    let engine = PolicyEngine::new(limits).expect("engine");
+    let bytes = componentize(&module(1, "(loop $l (br $l)) (unreachable)", ""));
+    let policy = Policy::compile(&engine, &bytes).expect("accepted").policy;
+    let started = Instant::now();
+    let result = policy.decide(&input());
+    assert_fell_back(&result, |e| {
+        matches!(e, PluginError::DeadlineExceeded { .. })
+    });
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(15) && took < Duration::from_millis(500),
+        "{took:?}"
+    );
+}
+
+#[test]
+fn host_call_storm_is_bounded() {
+    // Asks the host for a string forever; each answer is allocated in guest memory.
+    let wat = module(
+        1,
+        "(loop $l (call $candidate_id (i32.const 0) (i32.const 3072)) (br $l)) (unreachable)",
+        r#"(import "stratus:routing/host@1.0.0" "candidate-id" (func $candidate_id (param i32 i32)))"#,
+    );
+    let result = compile(&wat).decide(&input());
+    assert_fell_back(&result, |e| {
+        matches!(
+            e,
+            PluginError::FuelExhausted { .. }
+                | PluginError::DeadlineExceeded { .. }
+                | PluginError::MemoryLimit { .. }
+        )
+    });
+}
+
+#[test]
+fn compiled_policies_are_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+    assert_send_sync::<CompiledPolicy>();
+    assert_send_sync::<PolicyEngine>();
+    let policy = compile(&fixed_offer(&[0], "x"));
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let policy = policy.clone();
+            std::thread::spawn(move || policy.decide(&input()))
+        })
+        .collect();
+    for handle in handles {
+        let result = handle.join().expect("thread");
+        assert_eq!(result.error, None);
+        assert_eq!(order(&result), vec![0]);
+    }
+}
+
+#[test]
+fn unbounded_recursion_overflows_the_capped_stack() {
+    let wat = module(1, "(call $down) (unreachable)", "(func $down (call $down))");
+    let result = compile(&wat).decide(&input());
+    assert_fell_back(&result, |e| *e == PluginError::StackOverflow);
+}
+
+#[test]
+fn memory_growth_hits_the_memory_cap() {
+    let wat = module(
+        1,
+        "(loop $l (drop (memory.grow (i32.const 16))) (br $l)) (unreachable)",
+        "",
+    );
+    let result = compile(&wat).decide(&input());
+    assert_fell_back(
+        &result,
+        |e| matches!(e, PluginError::MemoryLimit { limit } if *limit == 16 << 20),
+    );
+}
+
+#[test]
+fn trap_falls_back() {
+    let result = compile(&module(1, "(unreachable)", "")).decide(&input());
+    assert_fell_back(
+        &result,
+        |e| matches!(e, PluginError::Trap(m) if m.contains("unreachable")),
+    );
+}
+
+#[test]
+fn out_of_range_index_is_invalid_output() {
+    let result = compile(&fixed_offer(&[0, 3], "x")).decide(&input());
+    assert_fell_back(
+        &result,
+        |e| matches!(e, PluginError::InvalidOutput(m) if m.contains("index 3 is out of range")),
+    );
+}
+
+#[test]
+fn duplicate_index_is_invalid_output() {
+    let result = compile(&fixed_offer(&[2, 2], "x")).decide(&input());
+    assert_fell_back(
+        &result,
+        |e| matches!(e, PluginError::InvalidOutput(m) if m.contains("more than once")),
+    );
+}
+
+#[test]
+fn order_longer_than_the_candidates_is_invalid_output() {
+    let result = compile(&fixed_offer(&[0, 1, 2, 0], "x")).decide(&input());
+    assert_fell_back(
+        &result,
+        |e| matches!(e, PluginError::InvalidOutput(m) if m.contains("only 3 candidates")),
+    );
+}
+
+#[test]
+fn oversized_reason_is_invalid_output() {
+    let reason = "r".repeat(201);
+    let result = compile(&fixed_offer(&[1], &reason)).decide(&input());
+    assert_fell_back(
+        &result,
+        |e| matches!(e, PluginError::InvalidOutput(m) if m.contains("reason is 201 characters")),
+    );
+}
+
+#[test]
+fn huge_list_returned_is_bounded_by_guest_memory_and_rejected() {
+    // Claims a 1M-entry order (4 MiB, inside the guest's 16 MiB of memory).
+    let wat = module(80, &offer(1_000_000, 1), &data(&[0], "x"));
+    let result = compile(&wat).decide(&input());
+    assert_fell_back(&result, |e| matches!(e, PluginError::InvalidOutput(_)));
+}
+
+// --- hostile at upload: typed rejection ---
+
+fn rejection(bytes: &[u8]) -> PluginError {
+    match Policy::compile(engine(), bytes) {
+        Ok(_) => panic!("should have been rejected"),
+        Err(e) => {
+            assert!(
+                e.is_upload_rejection() || matches!(e, PluginError::ExceedsLimits(_)),
+                "{e:?}"
+            );
+            e
+        }
+    }
+}
+
+#[test]
+fn infinite_loop_at_start_up_is_rejected_at_upload() {
+    let wat = module(
+        1,
+        &offer(0, 0),
+        "(func $spin (loop $l (br $l))) (start $spin)",
+    );
+    let err = rejection(&componentize(&wat));
+    assert!(
+        matches!(&err, PluginError::StartupFailed(inner)
+            if matches!(**inner, PluginError::FuelExhausted { .. } | PluginError::DeadlineExceeded { .. })),
+        "{err}"
+    );
+}
+
+#[test]
+fn trap_at_start_up_is_rejected_at_upload() {
+    let wat = module(1, &offer(0, 0), "(func $boom (unreachable)) (start $boom)");
+    let err = rejection(&componentize(&wat));
+    assert!(
+        matches!(&err, PluginError::StartupFailed(inner) if matches!(**inner, PluginError::Trap(_))),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("start-up failed: plugin trapped"),
+        "{err}"
+    );
+}
+
+#[test]
+fn huge_initial_memory_is_rejected_at_upload() {
+    let err = rejection(&componentize(&module(1000, &offer(0, 0), "")));
+    assert!(
+        matches!(&err, PluginError::ExceedsLimits(m) if m.contains("memory")),
+        "{err}"
+    );
+}
+
+#[test]
+fn huge_table_is_rejected_at_upload() {
+    let err = rejection(&componentize(&module(
+        1,
+        &offer(0, 0),
+        "(table 100000 funcref)",
+    )));
+    assert!(
+        matches!(&err, PluginError::ExceedsLimits(m) if m.contains("table")),
+        "{err}"
+    );
+}
+
+#[test]
+fn wasi_import_is_outside_the_allow_list() {
+    let wat = module(
+        1,
+        &offer(0, 0),
+        r#"(import "wasi:cli/environment@0.2.0" "get-arguments" (func $args (param i32)))"#,
+    );
+    let err = rejection(&componentize_world(&wat, "with-wasi"));
+    assert_eq!(
+        err,
+        PluginError::DisallowedImports(vec!["wasi:cli/environment@0.2.0".into()])
+    );
+    assert!(err
+        .to_string()
+        .starts_with("imports outside the allow-list: wasi:cli/environment"));
+}
+
+#[test]
+fn missing_decide_is_the_wrong_world() {
+    let wat = r#"(module
+      (memory (export "memory") 1)
+      (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 8192))
+      (func (export "validate-config") (param i32 i32) (result i32)
+        (i32.store8 (i32.const 1024) (i32.const 0)) (i32.const 1024)))"#;
+    let err = rejection(&componentize_world(wat, "missing-decide"));
+    assert!(
+        matches!(&err, PluginError::WrongWorld { detail } if detail.contains("decide")),
+        "{err}"
+    );
+}
+
+#[test]
+fn decide_with_another_signature_is_the_wrong_world() {
+    let wat = r#"(module
+      (memory (export "memory") 1)
+      (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 8192))
+      (func (export "decide") (param i32) (result i32) (local.get 0))
+      (func (export "validate-config") (param i32 i32) (result i32)
+        (i32.store8 (i32.const 1024) (i32.const 0)) (i32.const 1024)))"#;
+    let err = rejection(&componentize_world(wat, "wrong-signature"));
+    assert!(
+        matches!(&err, PluginError::WrongWorld { detail } if detail.contains("decide")),
+        "{err}"
+    );
+}
+
+#[test]
+fn core_module_is_not_a_component() {
+    let core = wat::parse_str(fixed_offer(&[0], "x")).expect("wat");
+    assert_eq!(rejection(&core), PluginError::CoreModule);
+}
+
+#[test]
+fn garbage_bytes_are_not_wasm() {
+    assert_eq!(rejection(b"definitely not wasm"), PluginError::NotWasm);
+    // A component header followed by garbage is an invalid component.
+    let mut bytes = componentize(&fixed_offer(&[0], "x"));
+    bytes.truncate(40);
+    assert!(matches!(rejection(&bytes), PluginError::Invalid(_)));
+}
+
+#[test]
+fn oversized_binary_is_rejected_before_parsing() {
+    let mut bytes = componentize(&fixed_offer(&[0], "x"));
+    bytes.resize(4 * 1024 * 1024 + 1, 0);
+    assert_eq!(
+        rejection(&bytes),
+        PluginError::TooLarge {
+            size: 4 * 1024 * 1024 + 1,
+            limit: 4 * 1024 * 1024
+        }
+    );
+}
+
+#[test]
+fn tampered_artifact_is_refused_before_deserializing() {
+    let uploaded = Policy::compile(engine(), &componentize(&fixed_offer(&[0], "x"))).expect("ok");
+    let mut artifact = uploaded.artifact.clone();
+    let middle = artifact.len() / 2;
+    artifact[middle] ^= 0xff;
+    match CompiledPolicy::from_artifact(engine(), &artifact, &uploaded.artifact_sha256) {
+        Err(PluginError::ArtifactTampered { expected, actual }) => {
+            assert_eq!(expected, uploaded.artifact_sha256);
+            assert_ne!(actual, expected);
+        }
+        Err(other) => panic!("unexpected {other:?}"),
+        Ok(_) => panic!("tampered artifact loaded"),
+    }
+    // The untouched artifact still loads.
+    assert!(
+        CompiledPolicy::from_artifact(engine(), &uploaded.artifact, &uploaded.artifact_sha256)
+            .is_ok()
+    );
+}
