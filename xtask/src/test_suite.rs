@@ -138,6 +138,35 @@ pub async fn command() -> anyhow::Result<()> {
             }
         };
 
+    // The built-in routing policies: their logic natively, then the components the host's
+    // tests load (plugins/ is a workspace of its own, built for wasm32-wasip2 only).
+    let plugins = root.join("plugins/Cargo.toml");
+    let mut logic = Command::new("cargo");
+    logic
+        .current_dir(&root)
+        .arg("test")
+        .arg("--manifest-path")
+        .arg(&plugins)
+        .args(["-p", "policy-logic"]);
+    report.record_tests(
+        "routing policy logic (plugins/policy-logic)",
+        process::run_tests("routing policy logic", &mut logic),
+    );
+    report.record(
+        "build built-in routing policies (wasm32-wasip2)",
+        tools::ensure_wasm_target().and_then(|()| {
+            process::run(
+                "building the built-in routing policies",
+                Command::new("cargo")
+                    .current_dir(&root)
+                    .arg("build")
+                    .arg("--manifest-path")
+                    .arg(&plugins)
+                    .args(["--target", "wasm32-wasip2", "--release"]),
+            )
+        }),
+    );
+
     let mut unit = Command::new("cargo");
     unit.current_dir(&root).args([
         "test",

@@ -192,3 +192,25 @@ mod tests {
         assert_eq!(java_major("something else"), None);
     }
 }
+
+/// The WebAssembly target the built-in routing policies compile to.
+pub fn ensure_wasm_target() -> anyhow::Result<()> {
+    let installed = std::process::Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == "wasm32-wasip2")
+        })
+        .unwrap_or(false);
+    if installed {
+        return Ok(());
+    }
+    println!("installing the wasm32-wasip2 target (rustup target add wasm32-wasip2)");
+    crate::process::run(
+        "adding the wasm32-wasip2 target",
+        std::process::Command::new("rustup").args(["target", "add", "wasm32-wasip2"]),
+    )
+    .map_err(|e| e.context("the built-in routing policies need the wasm32-wasip2 target; run `rustup target add wasm32-wasip2`"))
+}
