@@ -1,8 +1,9 @@
 //! Developer commands for Stratus, run as `cargo xtask <command>`:
 //! the local stack (`dev`), the full test run CI uses (`test`), dev tokens (`token`),
-//! seeding a running stack (`seed`) and creating the table (`table`).
+//! seeding a running stack (`seed`), creating the table (`table`) and benchmarks (`bench`).
 //! Tools the commands need are installed on first use where a package registry has them.
 
+mod bench;
 mod dev;
 mod paths;
 mod process;
@@ -24,7 +25,10 @@ usage: cargo xtask <command>
           (ports 8010/9011/9100, so it runs beside `dev`)
   token   print a dev token (`cargo xtask token --help`)
   seed    seed the demo tenant into a running dev stack
-  table   create the table where AWS_ENDPOINT_URL_DYNAMODB points";
+  table   create the table where AWS_ENDPOINT_URL_DYNAMODB points
+  bench   DynamoDB round trips per operation, warm latency through watch, cold start;
+          `--sizes` adds the arm64 Lambda build's binary sizes (ports 8030/9030/9300;
+          results in target/stratus-bench/results.md)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -77,6 +81,10 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
         "table" => {
             no_options()?;
             table::command().await
+        }
+        "bench" => {
+            process::install_signal_handler()?;
+            bench::command(rest).await
         }
         "help" | "-h" | "--help" => {
             println!("{USAGE}");

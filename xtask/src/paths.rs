@@ -26,9 +26,9 @@ pub fn tools_dir() -> PathBuf {
     stratus_dir().join("tools")
 }
 
-/// Logs of the services the stack runs.
-pub fn logs_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+/// Cargo's target directory (`CARGO_TARGET_DIR`, or `target/`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|dir| {
             if dir.is_absolute() {
@@ -37,8 +37,12 @@ pub fn logs_dir() -> PathBuf {
                 repo_root().join(dir)
             }
         })
-        .unwrap_or_else(|| repo_root().join("target"));
-    target.join("stratus-logs")
+        .unwrap_or_else(|| repo_root().join("target"))
+}
+
+/// Logs of the services the stack runs.
+pub fn logs_dir() -> PathBuf {
+    target_dir().join("stratus-logs")
 }
 
 /// The SAM template: the one definition of the table.

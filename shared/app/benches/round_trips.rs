@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Context};
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_dynamodb::config::{ConfigBag, Intercept};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use serde_json::{json, Value};
@@ -64,9 +64,19 @@ impl Intercept for CountingInterceptor {
     fn read_before_execution(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
-        cfg: &mut ConfigBag,
+        _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.0.calls.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Also once per execution; the operation's name is in the config from here on.
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         let name = cfg
             .load::<Metadata>()
             .map(|m| m.name().to_owned())
