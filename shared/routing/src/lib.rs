@@ -25,6 +25,7 @@ mod engine;
 mod error;
 pub mod native;
 mod policy;
+pub mod spec;
 
 /// Host bindings generated from the contract; the record types are the decision input and
 /// output, so nothing is converted on the hot path.
