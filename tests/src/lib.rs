@@ -66,6 +66,27 @@ pub const USER_PATH: &str = "/api/public-api-next/user";
 pub const LICENSE_USAGE_PATH: &str = "/api/public-api-next/user/license-usage";
 pub const COPY_PATH: &str = "/api/public-api-next/user/copy";
 
+pub const PLUGINS_PATH: &str = "/api/admin/plugins";
+
+pub fn plugin_path(name: &str, version: u32) -> String {
+    format!("{PLUGINS_PATH}/{name}/versions/{version}")
+}
+
+/// A built-in policy as built by `cargo xtask test` (plugins/, wasm32-wasip2, release); a
+/// missing build fails the test with the command that makes it.
+pub fn built_in_plugin(file_stem: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins/target/wasm32-wasip2/release")
+        .join(format!("{file_stem}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; build the plugins first (cargo xtask test does): \
+             cargo build --manifest-path plugins/Cargo.toml --target wasm32-wasip2 --release",
+            path.display()
+        )
+    })
+}
+
 pub fn user_path(o365_id: &str) -> String {
     format!("/api/public-api-next/user/{o365_id}")
 }
@@ -84,12 +105,13 @@ fn env_required(name: &str) -> String {
 /// The dev issuer's key, loaded once per test binary.
 static ISSUER: OnceLock<Arc<DevIssuer>> = OnceLock::new();
 
-/// A body to send: JSON, raw text (for malformed JSON), or nothing.
+/// A body to send: JSON, raw text (for malformed JSON), bytes (a plugin upload), or nothing.
 #[derive(Clone, Debug)]
 pub enum Body {
     None,
     Json(Value),
     Raw(String),
+    Wasm(Vec<u8>),
 }
 
 impl From<Value> for Body {
@@ -212,6 +234,9 @@ impl Stack {
                 .header("content-type", "application/json")
                 .body(v.to_string()),
             Body::Raw(s) => request.header("content-type", "application/json").body(s),
+            Body::Wasm(bytes) => request
+                .header("content-type", "application/wasm")
+                .body(bytes),
         };
         let started = Instant::now();
         let response = request.send().await.unwrap_or_else(|e| {
@@ -351,6 +376,51 @@ impl Stack {
             body,
         )
         .await
+    }
+
+    // ---- routing-policy plugins ----------------------------------------------------------
+
+    pub async fn upload_plugin(&self, token: &str, name: &str, bytes: Vec<u8>) -> Reply {
+        let path = format!("{PLUGINS_PATH}/{name}/versions");
+        self.call(Method::POST, &path, token, Body::Wasm(bytes))
+            .await
+    }
+
+    pub async fn list_plugins(&self, token: &str) -> Reply {
+        self.call(Method::GET, PLUGINS_PATH, token, Body::None)
+            .await
+    }
+
+    pub async fn get_plugin(&self, token: &str, name: &str, version: u32) -> Reply {
+        self.call(Method::GET, &plugin_path(name, version), token, Body::None)
+            .await
+    }
+
+    pub async fn delete_plugin(&self, token: &str, name: &str, version: u32) -> Reply {
+        self.call(
+            Method::DELETE,
+            &plugin_path(name, version),
+            token,
+            Body::None,
+        )
+        .await
+    }
+
+    pub async fn simulate(&self, token: &str, name: &str, version: u32, body: Value) -> Reply {
+        let path = format!("{}/simulate", plugin_path(name, version));
+        self.call(Method::POST, &path, token, body).await
+    }
+
+    pub async fn validate_config(
+        &self,
+        token: &str,
+        name: &str,
+        version: u32,
+        configuration: Value,
+    ) -> Reply {
+        let path = format!("{}/validate-config", plugin_path(name, version));
+        let body = json!({ "configuration": configuration });
+        self.call(Method::POST, &path, token, body).await
     }
 
     pub async fn create_skill(&self, token: &str, body: Value) -> Reply {

@@ -105,6 +105,7 @@ fn request(token: &str, path: &[(&str, &str)], body: Option<Value>) -> Incoming 
             .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
             .collect(),
         body: Ok(body),
+        raw_body: Vec::new(),
     }
 }
 

@@ -153,10 +153,7 @@ impl App {
     }
 
     /// A tenant administrator of the token's own tenant, which must exist.
-    pub(crate) async fn tenant_admin(
-        &self,
-        incoming: &Incoming,
-    ) -> Result<(AdminCaller, Tenant), Error> {
+    pub async fn tenant_admin(&self, incoming: &Incoming) -> Result<(AdminCaller, Tenant), Error> {
         let principal = self.principal(incoming).await?;
         if !principal.has_role(TENANT_ADMIN_ROLE) {
             return Err(Error::AdminRoleMissing(TENANT_ADMIN_ROLE));

@@ -23,8 +23,28 @@ pub use stratus_domain;
 pub struct Incoming {
     pub authorization: Option<String>,
     pub path: HashMap<String, String>,
-    /// `Ok(None)` for an empty body; `Err` for a body that is not JSON.
+    /// `Ok(None)` for an empty body; `Err` for a body that is not JSON (or too large to
+    /// be taken as JSON by default).
     pub body: Result<Option<Value>, Error>,
+    /// The body's bytes as sent, for operations that take binary or larger bodies.
+    pub raw_body: Vec<u8>,
+}
+
+/// Parses a JSON body of at most `limit` bytes: `Ok(None)` when it is empty.
+pub fn parse_json_body(bytes: &[u8], limit: usize) -> Result<Option<Value>, Error> {
+    if bytes.len() > limit {
+        return Err(Error::PayloadTooLarge(format!(
+            "The request body is {} bytes; this operation accepts at most {} KiB",
+            bytes.len(),
+            limit / 1024
+        )));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(bytes)
+        .map(Some)
+        .map_err(|e| Error::BadRequest(format!("Request body is not valid JSON: {e}")))
 }
 
 impl Incoming {
@@ -110,6 +130,11 @@ impl App {
             settings,
             units: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// The table, for operations that live outside this crate (distribution policies).
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// A unit of the tenant, from the process cache or the table.

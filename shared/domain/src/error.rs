@@ -48,6 +48,10 @@ pub enum Error {
     #[error("The user is synchronised from MS Teams; only manually managed users can be deleted")]
     DeleteTeamsSynced,
 
+    /// The body is larger than the operation accepts (413).
+    #[error("{0}")]
+    PayloadTooLarge(String),
+
     // --- not found (404) ---
     #[error("A user with this O365 ID was not found")]
     UserNotFound,
@@ -59,6 +63,9 @@ pub enum Error {
     /// the resource asked for.
     #[error("No app permission found for app id ({0})")]
     AppPermissionNotFound(String),
+    /// A resource of the admin API that does not exist; the text names it.
+    #[error("{0}")]
+    NotFound(String),
 
     // --- conflicts (409) ---
     #[error("User already exists")]
@@ -74,6 +81,9 @@ pub enum Error {
     /// Too many writers raced for the same item and retries ran out; safe to repeat.
     #[error("The request conflicted with a concurrent change; please retry")]
     ConcurrentChange,
+    /// The resource's state forbids the change; the text says why.
+    #[error("{0}")]
+    Conflict(String),
 
     // --- rate limit (429) ---
     #[error(

@@ -13,8 +13,9 @@ use stratus_domain::Error;
 
 pub use lambda_http::Error as BoxError;
 
-/// Bodies larger than this are refused before parsing (API Gateway allows far more).
-const MAX_BODY_BYTES: usize = 64 * 1024;
+/// JSON bodies larger than this are refused before parsing; operations that take more
+/// (plugin uploads, simulations) read `Incoming::raw_body` under limits of their own.
+const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
 
 /// A successful answer: a status and an optional JSON body.
 pub struct Reply {
@@ -72,11 +73,14 @@ pub fn status_of(error: &Error) -> StatusCode {
         Error::UserNotFound
         | Error::SourceUserNotFound
         | Error::TenantNotFound
-        | Error::AppPermissionNotFound(_) => StatusCode::NOT_FOUND,
+        | Error::AppPermissionNotFound(_)
+        | Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::UserAlreadyExists
         | Error::SkillAlreadyExists
         | Error::LicensesBelowUsage { .. }
-        | Error::ConcurrentChange => StatusCode::CONFLICT,
+        | Error::ConcurrentChange
+        | Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -146,27 +150,13 @@ pub fn incoming(request: &Request) -> Incoming {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    let raw: &[u8] = request.body().as_ref();
     Incoming {
         authorization,
         path,
-        body: parse_body(request.body()),
+        body: stratus_app::parse_json_body(raw, MAX_JSON_BODY_BYTES),
+        raw_body: raw.to_vec(),
     }
-}
-
-fn parse_body(body: &Body) -> Result<Option<serde_json::Value>, Error> {
-    let bytes: &[u8] = body.as_ref();
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(Error::BadRequest(format!(
-            "The request body is larger than {} KiB",
-            MAX_BODY_BYTES / 1024
-        )));
-    }
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    serde_json::from_slice(bytes)
-        .map(Some)
-        .map_err(|e| Error::BadRequest(format!("Request body is not valid JSON: {e}")))
 }
 
 /// Sets up logging (JSON in Lambda when `AWS_LAMBDA_LOG_FORMAT=JSON`, text locally), builds

@@ -41,3 +41,29 @@ pub fn audit_pk(tenant: &Guid) -> String {
 pub fn audit_sk(at: &str) -> String {
     format!("{at}#{}", uuid::Uuid::new_v4())
 }
+
+/// One version of a tenant's routing-policy plugin (metadata only), in the tenant partition;
+/// versions sort numerically within a plugin.
+pub fn plugin_version_sk(name: &str, version: u32) -> String {
+    format!("PLUGIN#{name}#V#{version:010}")
+}
+pub const PLUGIN_VERSION_PREFIX: &str = "PLUGIN#";
+pub fn plugin_versions_prefix(name: &str) -> String {
+    format!("PLUGIN#{name}#V#")
+}
+/// The newest version number a plugin has handed out (never reused, even after deletes).
+pub fn plugin_head_sk(name: &str) -> String {
+    format!("PLUGINHEAD#{name}")
+}
+/// A plugin version's bytes (source and precompiled artifact), chunked, in a partition of
+/// their own so megabytes never crowd the tenant partition; deleting the version empties it.
+pub fn plugin_blob_pk(tenant: &Guid, name: &str, version: u32) -> String {
+    format!("PLUGINBLOB#{tenant}#{name}#{version}")
+}
+/// Chunk `index` of the blob with this kind and sha256: content-addressed within the version.
+pub fn plugin_chunk_sk(kind: &str, sha256: &str, index: usize) -> String {
+    format!("{kind}#{sha256}#{index:05}")
+}
+pub fn plugin_blob_prefix(kind: &str, sha256: &str) -> String {
+    format!("{kind}#{sha256}#")
+}

@@ -7,6 +7,7 @@
 //! never shown to callers. See `infra/README.md` for the table layout and access patterns.
 
 pub mod keys;
+mod plugins;
 #[cfg(feature = "table-setup")]
 pub mod table_setup;
 mod write;
@@ -19,6 +20,7 @@ use stratus_domain::audit::AuditRecord;
 use stratus_domain::license::{LicenseCount, LicenseType};
 use stratus_domain::{Error, Guid, OrganizationUnit, Tenant, User};
 
+pub use plugins::{PluginVersion, BLOB_CHUNK_BYTES};
 pub use write::{audit_record, Change};
 
 /// Store operations report domain errors; the alias reads better at call sites in tooling.
@@ -167,7 +169,7 @@ impl Store {
         Ok(found)
     }
 
-    async fn get(&self, key: Item) -> Result<Option<Item>, Error> {
+    pub(crate) async fn get(&self, key: Item) -> Result<Option<Item>, Error> {
         let out = self
             .client
             .get_item()
@@ -181,7 +183,7 @@ impl Store {
     }
 
     /// Every item of a partition whose sort key starts with `prefix`, across pages.
-    async fn query_prefix(&self, pk: String, prefix: &str) -> Result<Vec<Item>, Error> {
+    pub(crate) async fn query_prefix(&self, pk: String, prefix: &str) -> Result<Vec<Item>, Error> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {

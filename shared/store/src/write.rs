@@ -26,7 +26,7 @@ const MAX_ATTEMPTS: u32 = 30;
 
 /// What a failed condition on one item of a change means to the caller.
 #[derive(Clone, Debug)]
-enum Meaning {
+pub(crate) enum Meaning {
     /// Nothing can fail here (no condition).
     Unconditional,
     Fails(Error),
@@ -41,23 +41,23 @@ pub struct Change {
     meanings: Vec<Meaning>,
 }
 
-struct Expr {
+pub(crate) struct Expr {
     names: HashMap<String, String>,
     values: HashMap<String, AttributeValue>,
 }
 
 impl Expr {
-    fn new() -> Expr {
+    pub(crate) fn new() -> Expr {
         Expr {
             names: HashMap::new(),
             values: HashMap::new(),
         }
     }
-    fn name(mut self, k: &str, v: &str) -> Expr {
+    pub(crate) fn name(mut self, k: &str, v: &str) -> Expr {
         self.names.insert(k.into(), v.into());
         self
     }
-    fn value(mut self, k: &str, v: AttributeValue) -> Expr {
+    pub(crate) fn value(mut self, k: &str, v: AttributeValue) -> Expr {
         self.values.insert(k.into(), v);
         self
     }
@@ -69,12 +69,12 @@ impl Expr {
     }
 }
 
-fn n(v: impl ToString) -> AttributeValue {
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
 impl Change {
-    fn put(
+    pub(crate) fn put(
         &mut self,
         table: &str,
         item: Item,
@@ -95,7 +95,7 @@ impl Change {
         Ok(())
     }
 
-    fn update(
+    pub(crate) fn update(
         &mut self,
         table: &str,
         key: Item,
@@ -120,7 +120,7 @@ impl Change {
         Ok(())
     }
 
-    fn delete(
+    pub(crate) fn delete(
         &mut self,
         table: &str,
         key: Item,
@@ -184,7 +184,7 @@ impl Change {
         )
     }
 
-    fn audit(&mut self, table: &str, record: &AuditRecord) -> Result<(), Error> {
+    pub(crate) fn audit(&mut self, table: &str, record: &AuditRecord) -> Result<(), Error> {
         let tenant =
             Guid::parse(&record.tenant_id).ok_or_else(|| Error::Internal("audit tenant".into()))?;
         let item = to_item(keys::audit_pk(&tenant), keys::audit_sk(&record.at), record)?;
@@ -204,7 +204,7 @@ fn user_item(tenant: &Guid, user: &User, version: u64) -> Result<Item, Error> {
     Ok(item)
 }
 
-fn not_exists() -> (&'static str, Expr) {
+pub(crate) fn not_exists() -> (&'static str, Expr) {
     ("attribute_not_exists(PK)", Expr::new())
 }
 
@@ -213,7 +213,7 @@ fn version_is(version: u64) -> (&'static str, Expr) {
 }
 
 impl Store {
-    async fn commit(&self, change: Change) -> Result<(), Error> {
+    pub(crate) async fn commit(&self, change: Change) -> Result<(), Error> {
         let mut attempt = 0;
         loop {
             attempt += 1;

@@ -1,0 +1,276 @@
+//! Routing-policy plugins as stored: a metadata item per version in the tenant partition,
+//! a head item that hands out version numbers (never reused), and the version's bytes —
+//! the uploaded component and its precompiled artifact, each larger than DynamoDB's 400 KB
+//! item limit allows — as chunks in a partition of the version's own, addressed by the
+//! blob's sha256 and checked against it when read back. Chunks are written before the
+//! transaction that makes the version visible, so a version is never seen half-stored; a
+//! failed or raced upload can leave unreferenced chunks in a number's partition, which
+//! readers never follow (they ask for a digest) and deleting that version removes.
+
+use crate::write::{n, not_exists, Change, Expr, Meaning};
+use crate::{backend, from_item, key, keys, s, to_item, Item, Store};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use stratus_domain::audit::AuditRecord;
+use stratus_domain::{Error, Guid};
+
+/// Bytes per chunk item: well under the 400 KB item limit with key and attribute names.
+pub const BLOB_CHUNK_BYTES: usize = 350_000;
+/// BatchWriteItem takes 25 requests and 16 MB; chunks go 10 (3.5 MB) at a time.
+const CHUNKS_PER_BATCH: usize = 10;
+const MAX_BATCH_ATTEMPTS: u32 = 20;
+
+/// One uploaded version of a plugin (what get and list answer, and what loading needs).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PluginVersion {
+    pub name: String,
+    pub version: u32,
+    pub source_sha256: String,
+    pub source_size: u64,
+    pub artifact_sha256: String,
+    pub artifact_size: u64,
+    /// The host the artifact was compiled for; another host recompiles from the source.
+    pub engine: String,
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+    pub uploaded_at: String,
+    pub uploaded_by: String,
+    /// Services this version is assigned to; a version in use cannot be deleted.
+    #[serde(default)]
+    pub assignments: u32,
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Store {
+    /// The newest version number handed out for a plugin, if any.
+    pub async fn plugin_head(&self, tenant: &Guid, name: &str) -> Result<Option<u32>, Error> {
+        Ok(self
+            .get(key(keys::tenant_pk(tenant), keys::plugin_head_sk(name)))
+            .await?
+            .and_then(|item| {
+                item.get("latestVersion")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+            }))
+    }
+
+    /// Writes a blob's chunks under a version (idempotent: same key, same bytes).
+    pub async fn put_plugin_blob(
+        &self,
+        tenant: &Guid,
+        name: &str,
+        version: u32,
+        kind: &str,
+        bytes: &[u8],
+    ) -> Result<String, Error> {
+        let sha = sha256_hex(bytes);
+        let pk = keys::plugin_blob_pk(tenant, name, version);
+        let requests: Vec<WriteRequest> = bytes
+            .chunks(BLOB_CHUNK_BYTES)
+            .enumerate()
+            .map(|(index, chunk)| {
+                let mut item = key(pk.clone(), keys::plugin_chunk_sk(kind, &sha, index));
+                item.insert(
+                    "bytes".into(),
+                    aws_sdk_dynamodb::types::AttributeValue::B(Blob::new(chunk)),
+                );
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(|e| backend("building a chunk put", e))?;
+                Ok(WriteRequest::builder().put_request(put).build())
+            })
+            .collect::<Result<_, Error>>()?;
+        self.batch_write(requests).await?;
+        Ok(sha)
+    }
+
+    /// Reads a blob back and checks it is the one stored under `sha256`.
+    pub async fn plugin_blob(
+        &self,
+        tenant: &Guid,
+        name: &str,
+        version: u32,
+        kind: &str,
+        sha256: &str,
+    ) -> Result<Vec<u8>, Error> {
+        let items = self
+            .query_prefix(
+                keys::plugin_blob_pk(tenant, name, version),
+                &keys::plugin_blob_prefix(kind, sha256),
+            )
+            .await?;
+        let mut bytes = Vec::new();
+        for item in &items {
+            let chunk = item
+                .get("bytes")
+                .and_then(|v| v.as_b().ok())
+                .ok_or_else(|| backend("reading a plugin chunk", "chunk without bytes"))?;
+            bytes.extend_from_slice(chunk.as_ref());
+        }
+        let actual = sha256_hex(&bytes);
+        if actual != sha256 {
+            return Err(backend(
+                "reading a plugin blob",
+                format!(
+                    "{kind} of {name} v{version}: {} chunks hash to {actual}, expected {sha256}",
+                    items.len()
+                ),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// Makes a version visible: takes its number from the head (which must still say
+    /// `previous`, else a concurrent upload took it: `ConcurrentChange`), stores the
+    /// metadata and the audit record, all or nothing.
+    pub async fn create_plugin_version(
+        &self,
+        tenant: &Guid,
+        version: &PluginVersion,
+        previous: Option<u32>,
+        audit: &AuditRecord,
+    ) -> Result<(), Error> {
+        let pk = keys::tenant_pk(tenant);
+        let mut c = Change::default();
+        let (condition, expr) = match previous {
+            None => (
+                "attribute_not_exists(PK)",
+                Expr::new().value(":next", n(version.version)),
+            ),
+            Some(latest) => (
+                "latestVersion = :latest",
+                Expr::new()
+                    .value(":next", n(version.version))
+                    .value(":latest", n(latest)),
+            ),
+        };
+        c.update(
+            &self.table,
+            key(pk.clone(), keys::plugin_head_sk(&version.name)),
+            "SET latestVersion = :next",
+            condition,
+            expr,
+            Meaning::Fails(Error::ConcurrentChange),
+        )?;
+        c.put(
+            &self.table,
+            to_item(
+                pk,
+                keys::plugin_version_sk(&version.name, version.version),
+                version,
+            )?,
+            Some(not_exists()),
+            Meaning::Fails(Error::ConcurrentChange),
+        )?;
+        c.audit(&self.table, audit)?;
+        self.commit(c).await
+    }
+
+    /// Every version of every plugin of the tenant, by name then version.
+    pub async fn plugin_versions(&self, tenant: &Guid) -> Result<Vec<PluginVersion>, Error> {
+        self.query_prefix(keys::tenant_pk(tenant), keys::PLUGIN_VERSION_PREFIX)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
+    pub async fn plugin_version(
+        &self,
+        tenant: &Guid,
+        name: &str,
+        version: u32,
+    ) -> Result<Option<PluginVersion>, Error> {
+        self.get(key(
+            keys::tenant_pk(tenant),
+            keys::plugin_version_sk(name, version),
+        ))
+        .await?
+        .map(from_item)
+        .transpose()
+    }
+
+    /// Removes a version that no service uses (its metadata and audit record in one
+    /// transaction; a version that became used or vanished meanwhile: `ConcurrentChange`),
+    /// then its chunks.
+    pub async fn delete_plugin_version(
+        &self,
+        tenant: &Guid,
+        name: &str,
+        version: u32,
+        audit: &AuditRecord,
+    ) -> Result<(), Error> {
+        let mut c = Change::default();
+        c.delete(
+            &self.table,
+            key(
+                keys::tenant_pk(tenant),
+                keys::plugin_version_sk(name, version),
+            ),
+            Some((
+                "attribute_exists(PK) AND assignments = :zero",
+                Expr::new().value(":zero", n(0)),
+            )),
+            Meaning::Fails(Error::ConcurrentChange),
+        )?;
+        c.audit(&self.table, audit)?;
+        self.commit(c).await?;
+        let pk = keys::plugin_blob_pk(tenant, name, version);
+        let requests = self
+            .query_prefix(pk.clone(), "")
+            .await?
+            .into_iter()
+            .map(|item| {
+                let sk = item.get(keys::SK).cloned().unwrap_or_else(|| s(""));
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(Item::from([
+                        (keys::PK.to_owned(), s(pk.clone())),
+                        (keys::SK.to_owned(), sk),
+                    ])))
+                    .build()
+                    .map_err(|e| backend("building a chunk delete", e))?;
+                Ok(WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        self.batch_write(requests).await
+    }
+
+    /// BatchWriteItem in batches, retrying what DynamoDB leaves unprocessed.
+    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), Error> {
+        for batch in requests.chunks(CHUNKS_PER_BATCH) {
+            let mut pending = batch.to_vec();
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                attempt += 1;
+                if attempt > MAX_BATCH_ATTEMPTS {
+                    return Err(backend("batch write", "unprocessed items kept coming back"));
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(|e| backend("batch write", e))?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    crate::write::backoff(attempt).await;
+                }
+            }
+        }
+        Ok(())
+    }
+}

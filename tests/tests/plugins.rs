@@ -1,0 +1,517 @@
+//! Routing-policy plugin management over HTTP: uploading versions of the built-in policies and
+//! of hostile components, listing, getting, deleting, validating configurations, and
+//! simulating decisions — with hand-computed expectations, DST and holidays resolved on the
+//! host, and a failing plugin that fails only its decision.
+
+#[path = "../../shared/routing/tests/fixtures/mod.rs"]
+mod fixtures;
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use stratus_blackbox_tests::*;
+
+const ADMIN_MISSING: &str = "Required role missing: Tenant.Admin";
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn order(simulation: &Value) -> Vec<String> {
+    assert_eq!(
+        simulation["decision"]["type"], "offer",
+        "expected an offer: {simulation}"
+    );
+    simulation["decision"]["order"]
+        .as_array()
+        .expect("order")
+        .iter()
+        .map(|o| o["agentId"].as_str().expect("agentId").to_owned())
+        .collect()
+}
+
+/// Uploads and returns the new version number.
+async fn upload(t: &TestTenant, name: &str, bytes: Vec<u8>) -> u32 {
+    let reply = t.stack.upload_plugin(&t.admin_token(), name, bytes).await;
+    reply.assert_status(201);
+    reply.body["version"].as_u64().expect("version") as u32
+}
+
+#[tokio::test]
+async fn versions_are_uploaded_listed_read_and_deleted() {
+    let stack = Stack::from_env();
+    let t = TestTenant::create(&stack).await;
+    let admin = t.admin_token();
+    let bytes = built_in_plugin("skill_based");
+
+    let first = stack.upload_plugin(&admin, "skills", bytes.clone()).await;
+    first.assert_status(201);
+    let v1 = first.body.clone();
+    assert_eq!(v1["name"], "skills");
+    assert_eq!(v1["version"], 1);
+    assert_eq!(v1["sourceSha256"], sha256_hex(&bytes));
+    assert_eq!(v1["sourceSize"], bytes.len() as u64);
+    // The precompiled artifact is stored too, chunked: far beyond one 400 KB item.
+    assert!(v1["artifactSize"].as_u64().unwrap_or(0) > 0, "{v1}");
+    assert_eq!(v1["artifactSha256"].as_str().map(str::len), Some(64));
+    let exports: Vec<&str> = v1["exports"]
+        .as_array()
+        .expect("exports")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(exports.contains(&"decide") && exports.contains(&"validate-config"));
+    for import in v1["imports"].as_array().expect("imports") {
+        assert!(
+            import
+                .as_str()
+                .unwrap_or("")
+                .starts_with("stratus:routing/"),
+            "{import}"
+        );
+    }
+    assert_eq!(v1["limits"]["fuel"], 10_000_000);
+    assert_eq!(v1["limits"]["maxBinaryBytes"], 4 * 1024 * 1024);
+    assert_eq!(v1["inUse"], false);
+    assert!(v1["compileMicros"].as_u64().is_some());
+
+    assert_eq!(upload(&t, "skills", bytes.clone()).await, 2);
+    assert_eq!(upload(&t, "classic", built_in_plugin("classic")).await, 1);
+    let classic = stack.get_plugin(&admin, "classic", 1).await.ok();
+    assert!(
+        classic["artifactSize"].as_u64().unwrap_or(0) > 350_000,
+        "expected an artifact stored in more than one chunk: {classic}"
+    );
+
+    let listed = stack.list_plugins(&admin).await.ok();
+    let names: Vec<&str> = listed
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, ["classic", "skills"]);
+    let versions: Vec<u64> = listed[1]["versions"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .filter_map(|v| v["version"].as_u64())
+        .collect();
+    assert_eq!(versions, [1, 2]);
+
+    let got = stack.get_plugin(&admin, "skills", 1).await.ok();
+    for field in [
+        "sourceSha256",
+        "artifactSha256",
+        "sourceSize",
+        "uploadedAt",
+        "exports",
+    ] {
+        assert_eq!(got[field], v1[field], "{field}");
+    }
+    assert!(got.get("compileMicros").is_none());
+
+    stack
+        .delete_plugin(&admin, "skills", 2)
+        .await
+        .assert_status(204);
+    stack
+        .get_plugin(&admin, "skills", 2)
+        .await
+        .assert_problem(404, "Plugin skills has no version 2");
+    stack
+        .delete_plugin(&admin, "skills", 2)
+        .await
+        .assert_problem(404, "Plugin skills has no version 2");
+    // Numbers are never reused: the next upload is 3, even though 2 is gone.
+    assert_eq!(upload(&t, "skills", bytes).await, 3);
+    // Version 1 still loads and decides after its neighbour's chunks were deleted.
+    let body = json!({ "configuration": skill_config(), "candidates": agents(),
+                       "task": { "waitedSeconds": 5 } });
+    let simulated = stack.simulate(&admin, "skills", 1, body).await.ok();
+    assert_eq!(order(&simulated), ["ben", "dan", "ana"]);
+}
+
+#[tokio::test]
+async fn broken_uploads_are_refused_with_the_problem_named_and_nothing_stored() {
+    let stack = Stack::from_env();
+    let t = TestTenant::create(&stack).await;
+    let admin = t.admin_token();
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "garbage",
+            b"MZ\x90\0 definitely not wasm".to_vec(),
+            400,
+            "The plugin was rejected (not-wasm)",
+        ),
+        (
+            "core module",
+            wat_module("(module (func (export \"decide\")))"),
+            400,
+            "The plugin was rejected (core-module)",
+        ),
+        (
+            "wrong world",
+            fixtures::componentize_world(MISSING_DECIDE, "missing-decide"),
+            400,
+            "The plugin was rejected (wrong-world)",
+        ),
+        (
+            "WASI import",
+            fixtures::componentize_world(
+                &fixtures::module(
+                    1,
+                    &fixtures::offer(0, 0),
+                    r#"(import "wasi:cli/environment@0.2.0" "get-arguments" (func $args (param i32)))"#,
+                ),
+                "with-wasi",
+            ),
+            400,
+            "The plugin was rejected (disallowed-imports): imports outside the allow-list: \
+             wasi:cli/environment@0.2.0",
+        ),
+        (
+            "start-up loop",
+            fixtures::componentize(&fixtures::module(
+                1,
+                &fixtures::offer(0, 0),
+                "(func $spin (loop $l (br $l))) (start $spin)",
+            )),
+            400,
+            "The plugin was rejected (startup-failed)",
+        ),
+        (
+            "oversized",
+            vec![0u8; 4 * 1024 * 1024 + 1],
+            413,
+            "The plugin is too large: the binary is 4194305 bytes, the limit is 4194304 bytes",
+        ),
+        (
+            "empty",
+            Vec::new(),
+            400,
+            "The request body must be the plugin: a WebAssembly component (application/wasm)",
+        ),
+    ];
+    for (what, bytes, status, detail) in cases {
+        let reply = stack.upload_plugin(&admin, "hostile", bytes).await;
+        let got = reply.assert_problem_status(status);
+        assert!(
+            got.starts_with(detail),
+            "{what}: expected a detail starting {detail:?}, got {got:?}"
+        );
+    }
+    stack
+        .upload_plugin(&admin, "Not_A_Name", built_in_plugin("classic"))
+        .await
+        .assert_problem_status(400);
+    assert_eq!(stack.list_plugins(&admin).await.ok(), json!([]));
+}
+
+/// Exports only `validate-config`.
+const MISSING_DECIDE: &str = r#"(module
+  (memory (export "memory") 1)
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (i32.const 8192))
+  (func (export "validate-config") (param i32 i32) (result i32)
+    (i32.store8 (i32.const 1024) (i32.const 0)) (i32.const 1024)))"#;
+
+fn wat_module(wat: &str) -> Vec<u8> {
+    wat::parse_str(wat).expect("WAT")
+}
+
+#[tokio::test]
+async fn only_the_tenants_own_admins_see_and_change_its_plugins() {
+    let stack = Stack::from_env();
+    let a = TestTenant::create(&stack).await;
+    let b = TestTenant::create(&stack).await;
+    assert_eq!(upload(&a, "mine", built_in_plugin("classic")).await, 1);
+    let other = b.admin_token();
+    assert_eq!(stack.list_plugins(&other).await.ok(), json!([]));
+    for reply in [
+        stack.get_plugin(&other, "mine", 1).await,
+        stack.delete_plugin(&other, "mine", 1).await,
+        stack
+            .simulate(&other, "mine", 1, json!({ "candidates": [] }))
+            .await,
+        stack.validate_config(&other, "mine", 1, json!({})).await,
+    ] {
+        reply.assert_problem(404, "Plugin mine has no version 1");
+    }
+    // A provisioning application is no tenant admin; no token is nobody.
+    let app = a.app_token();
+    stack
+        .list_plugins(&app)
+        .await
+        .assert_problem(403, ADMIN_MISSING);
+    stack
+        .upload_plugin(&app, "mine", built_in_plugin("classic"))
+        .await
+        .assert_problem(403, ADMIN_MISSING);
+    stack
+        .send(reqwest::Method::GET, PLUGINS_PATH, None, Body::None)
+        .await
+        .assert_status(401);
+    // Still there for its owner.
+    stack
+        .get_plugin(&a.admin_token(), "mine", 1)
+        .await
+        .assert_status(200);
+}
+
+fn skill_config() -> Value {
+    json!({
+        "steps": [
+            { "afterSeconds": 0, "requirements": [
+                { "skill": "billing", "minLevel": 80 }, { "skill": "german", "minLevel": 50 } ] },
+            { "afterSeconds": 30, "requirements": [ { "skill": "billing", "minLevel": 40 } ] }
+        ],
+        "overflow": { "reason": "no billing agent", "target": "billing-backup" }
+    })
+}
+
+fn agents() -> Value {
+    json!([
+        { "agentId": "ana", "skills": { "billing": 90, "german": 60 }, "idleSeconds": 10 },
+        { "agentId": "ben", "skills": { "billing": 85, "german": 70 }, "idleSeconds": 50 },
+        { "agentId": "cem", "skills": { "billing": 50 }, "idleSeconds": 500 },
+        { "agentId": "dan", "skills": { "billing": 80, "german": 70 }, "idleSeconds": 20 },
+        { "agentId": "eve", "skills": { "german": 90 }, "idleSeconds": 900 }
+    ])
+}
+
+#[tokio::test]
+async fn skill_based_simulation_escalates_as_the_task_waits() {
+    let stack = Stack::from_env();
+    let t = TestTenant::create(&stack).await;
+    let admin = t.admin_token();
+    upload(&t, "skills", built_in_plugin("skill_based")).await;
+    let simulate = |waited: u32, candidates: Value| {
+        let body = json!({
+            "configuration": skill_config(),
+            "task": { "id": "t-1", "waitedSeconds": waited, "modality": "audio" },
+            "candidates": candidates,
+        });
+        let stack = stack.clone();
+        let admin = admin.clone();
+        async move { stack.simulate(&admin, "skills", 1, body).await.ok() }
+    };
+
+    // Step 1 (billing ≥ 80 and german ≥ 50), by summed level, then longest idle:
+    // ben 155; dan 150 idle 20; ana 150 idle 10.
+    let first = simulate(5, agents()).await;
+    assert_eq!(order(&first), ["ben", "dan", "ana"]);
+    assert_eq!(first["fellBack"], false);
+    assert_eq!(first["error"], Value::Null);
+    assert!(first["fuelUsed"].as_u64().unwrap_or(0) > 0, "{first}");
+    assert!(first["elapsedMicros"].as_u64().is_some());
+    assert_eq!(first["limits"]["fuel"], 10_000_000);
+
+    // Step 2 after 30 s (billing ≥ 40): ana 90, ben 85, dan 80, cem 50.
+    let later = simulate(45, agents()).await;
+    assert_eq!(order(&later), ["ana", "ben", "dan", "cem"]);
+
+    // Nobody with billing: wait for the next step, then overflow past the last one.
+    let only_eve = json!([{ "agentId": "eve", "skills": { "german": 90 } }]);
+    let early = simulate(5, only_eve.clone()).await;
+    assert_eq!(
+        early["decision"],
+        json!({ "type": "wait", "recheckSeconds": 25 })
+    );
+    let late = simulate(45, only_eve).await;
+    assert_eq!(
+        late["decision"],
+        json!({ "type": "overflow", "reason": "no billing agent", "target": "billing-backup" })
+    );
+}
+
+#[tokio::test]
+async fn configurations_are_checked_by_the_plugin_itself() {
+    let stack = Stack::from_env();
+    let t = TestTenant::create(&stack).await;
+    let admin = t.admin_token();
+    upload(&t, "skills", built_in_plugin("skill_based")).await;
+    let valid = stack
+        .validate_config(&admin, "skills", 1, skill_config())
+        .await
+        .ok();
+    assert_eq!(valid, json!({ "valid": true }));
+    let bad = json!({ "steps": [{ "afterSeconds": 10, "requirements": [] }] });
+    let invalid = stack
+        .validate_config(&admin, "skills", 1, bad.clone())
+        .await
+        .ok();
+    assert_eq!(invalid["valid"], false);
+    let reason = invalid["reason"].as_str().expect("reason").to_owned();
+    assert!(!reason.is_empty());
+    // Simulate refuses the same configuration with the plugin's words.
+    stack
+        .simulate(
+            &admin,
+            "skills",
+            1,
+            json!({ "configuration": bad, "candidates": [] }),
+        )
+        .await
+        .assert_problem(
+            400,
+            &format!("\"configuration\" was rejected by the plugin: {reason}"),
+        );
+    // Bad simulation input is named.
+    let bad_inputs = [
+        (
+            json!({}),
+            "\"candidates\": invalid type: null, expected a sequence",
+        ),
+        (
+            json!({ "candidates": [], "colour": "red" }),
+            "\"colour\" is not a simulation field (configuration, task, candidates, moment)",
+        ),
+        (
+            json!({ "candidates": [{ "agentId": "a", "skills": { "billing": 101 } }] }),
+            "\"candidates[0].skills.billing\" is 101; levels are 1 to 100",
+        ),
+        (
+            json!({ "candidates": [], "moment": { "at": "2026-01-01T00:00:00Z", "timeZone": "Mars/Olympus" } }),
+            "\"timeZone\" is \"Mars/Olympus\", not an IANA time zone such as \"Europe/Berlin\"",
+        ),
+    ];
+    for (body, detail) in bad_inputs {
+        stack
+            .simulate(&admin, "skills", 1, body)
+            .await
+            .assert_problem(400, detail);
+    }
+    stack
+        .simulate(&admin, "skills", 0, json!({ "candidates": [] }))
+        .await
+        .assert_problem(400, "\"version\" \"0\" is not a version number (1, 2, …)");
+}
+
+#[tokio::test]
+async fn time_of_day_follows_the_services_clock_through_dst_and_holidays() {
+    let stack = Stack::from_env();
+    let t = TestTenant::create(&stack).await;
+    let admin = t.admin_token();
+    upload(&t, "hours", built_in_plugin("time_of_day")).await;
+    let config = json!({
+        "windows": [
+            { "days": ["mon", "tue", "wed", "thu", "fri"], "from": "08:00", "to": "17:00",
+              "strategy": "longest-idle" },
+            { "days": ["fri"], "from": "22:00", "to": "06:00", "strategy": "longest-idle" }
+        ],
+        "holidays": ["2026-12-25"],
+        "outOfHours": { "reason": "closed", "target": "voicemail" }
+    });
+    let candidates = json!([
+        { "agentId": "a", "idleSeconds": 5 },
+        { "agentId": "b", "idleSeconds": 50 }
+    ]);
+    let at = |at: &str, holidays: Value| {
+        let body = json!({
+            "configuration": config,
+            "candidates": candidates,
+            "moment": { "at": at, "timeZone": "Europe/Berlin", "holidays": holidays },
+        });
+        let stack = stack.clone();
+        let admin = admin.clone();
+        async move { stack.simulate(&admin, "hours", 1, body).await.ok() }
+    };
+    let closed = json!({ "type": "overflow", "reason": "closed", "target": "voicemail" });
+
+    // 06:30 UTC is 07:30 in Berlin on Friday 27 March (CET): closed…
+    assert_eq!(
+        at("2026-03-27T06:30:00Z", json!([])).await["decision"],
+        closed
+    );
+    // …and 08:30 on Monday 30 March, after the clocks went forward (CEST): open.
+    let open = at("2026-03-30T06:30:00Z", json!([])).await;
+    assert_eq!(order(&open), ["b", "a"]);
+    // The Friday night window runs past midnight: Saturday 05:30 local is in, 06:30 out.
+    assert_eq!(
+        order(&at("2026-03-28T04:30:00Z", json!([])).await),
+        ["b", "a"]
+    );
+    assert_eq!(
+        at("2026-03-28T05:30:00Z", json!([])).await["decision"],
+        closed
+    );
+    // A configured holiday, and a holiday the host flags from the service's calendar.
+    assert_eq!(
+        at("2026-12-25T10:00:00Z", json!([])).await["decision"],
+        closed
+    );
+    assert_eq!(
+        order(&at("2026-12-24T10:00:00Z", json!([])).await),
+        ["b", "a"]
+    );
+    assert_eq!(
+        at("2026-12-24T10:00:00Z", json!(["2026-12-24"])).await["decision"],
+        closed
+    );
+}
+
+#[tokio::test]
+async fn random_strategies_are_repeatable_given_the_seed() {
+    let stack = Stack::from_env();
+    let t = TestTenant::create(&stack).await;
+    let admin = t.admin_token();
+    upload(&t, "classic", built_in_plugin("classic")).await;
+    let candidates: Vec<Value> = (0..12)
+        .map(|i| json!({ "agentId": format!("agent-{i}") }))
+        .collect();
+    let draw = |seed: u64| {
+        let body = json!({
+            "configuration": { "strategy": "random" },
+            "candidates": candidates,
+            "moment": { "at": "2026-06-01T12:00:00Z", "seed": seed },
+        });
+        let stack = stack.clone();
+        let admin = admin.clone();
+        async move { order(&stack.simulate(&admin, "classic", 1, body).await.ok()) }
+    };
+    let first = draw(7).await;
+    assert_eq!(first.len(), 12);
+    assert_eq!(draw(7).await, first);
+    assert_ne!(draw(8).await, first);
+}
+
+#[tokio::test]
+async fn a_failing_plugin_fails_only_its_decision_and_longest_idle_decides() {
+    let stack = Stack::from_env();
+    let t = TestTenant::create(&stack).await;
+    let admin = t.admin_token();
+    let spinner =
+        fixtures::componentize(&fixtures::module(1, "(loop $l (br $l)) (unreachable)", ""));
+    upload(&t, "spinner", spinner).await;
+    let body = json!({ "candidates": [
+        { "agentId": "short", "idleSeconds": 5 },
+        { "agentId": "long", "idleSeconds": 500 },
+        { "agentId": "mid", "idleSeconds": 50 }
+    ] });
+    let result = stack.simulate(&admin, "spinner", 1, body).await.ok();
+    assert_eq!(result["fellBack"], true);
+    // Whichever limit strikes first on a busy machine: the instruction budget or the deadline.
+    match result["error"]["code"].as_str() {
+        Some("fuel-exhausted") => {
+            assert_eq!(
+                result["error"]["message"],
+                "instruction budget of 10000000 fuel exhausted"
+            );
+            assert_eq!(result["fuelUsed"], 10_000_000);
+        }
+        Some("deadline-exceeded") => assert_eq!(
+            result["error"]["message"],
+            "wall-clock deadline of 20 ms exceeded"
+        ),
+        _ => panic!("expected a fuel or deadline failure: {result}"),
+    }
+    assert_eq!(order(&result), ["long", "mid", "short"]);
+    assert_eq!(result["reason"], "longest idle");
+    // The function lives on: the next request is served.
+    stack
+        .get_plugin(&admin, "spinner", 1)
+        .await
+        .assert_status(200);
+}
