@@ -148,7 +148,17 @@ unsafe impl core::alloc::GlobalAlloc for Bump {
         let Some(end) = start.checked_add(layout.size()) else {
             return core::ptr::null_mut();
         };
-        if BUMP_NEXT == 0 || end > BUMP_END {
+        if BUMP_NEXT == 0 {
+            // First allocation: use what the initial memory has left above the linker's
+            // heap base before growing (no memory.grow, so no host call, for small decisions).
+            extern "C" {
+                static __heap_base: u8;
+            }
+            BUMP_NEXT = core::ptr::addr_of!(__heap_base) as usize;
+            BUMP_END = core::arch::wasm32::memory_size(0) * 0x10000;
+            return self.alloc(layout);
+        }
+        if end > BUMP_END {
             // Grow by whole pages (64 KiB), at least enough for this allocation.
             let need = layout.size().saturating_add(layout.align());
             let pages = need.div_ceil(0x10000);
@@ -157,7 +167,7 @@ unsafe impl core::alloc::GlobalAlloc for Bump {
             if old == usize::MAX {
                 return core::ptr::null_mut();
             }
-            if BUMP_NEXT == 0 || old * 0x10000 != BUMP_END {
+            if old * 0x10000 != BUMP_END {
                 BUMP_NEXT = old * 0x10000;
             }
             BUMP_END = (old + pages) * 0x10000;

@@ -1,21 +1,23 @@
 //! Decision latency of the routing host. Baseline: the same skill-based policy written
 //! natively in Rust (`native::skill_based`) on the same inputs.
 //!
-//! Needs the built-in plugins built first (the skill-based rows are skipped otherwise):
+//! Needs the built-in plugins built first (the bench stops with this hint otherwise):
 //!   cargo build --manifest-path plugins/Cargo.toml --target wasm32-wasip2 --release
 //!   cargo bench -p stratus-routing --bench decision
 //!
 //! Rows: warm decision (fresh store + instantiate + call) for 10/100/1000 candidates, plugin
 //! and native; the same with fuel metering off (fuel overhead); fresh instantiation of a
 //! trivial component; first decision from a precompiled artifact (deserialize + InstancePre
-//! + decide); upload-time compile (artifact size printed once).
+//! + decide) in a warm process, and in a new process (this binary started again, once per
+//! sample: engine + load + decide, the way a cold routing function meets a policy);
+//! upload-time compile (artifact size printed once).
 
 #[path = "../tests/fixtures/mod.rs"]
 mod fixtures;
 
 use std::path::PathBuf;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, BenchmarkId, Criterion};
 use stratus_routing::{
     native, CompiledPolicy, DecisionInput, Limits, Policy, PolicyEngine, SkillRequirement,
 };
@@ -26,9 +28,14 @@ const CONFIG: &str = r#"{"steps":[{"afterSeconds":0,"requirements":[{"skill":"s0
 fn skill_based_plugin() -> Option<Vec<u8>> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../plugins/target/wasm32-wasip2/release/skill_based.wasm");
-    std::fs::read(&path)
-        .map_err(|e| eprintln!("skill-based plugin rows skipped: {}: {e}", path.display()))
-        .ok()
+    match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => panic!(
+            "{}: {e}; build the plugins first: \
+             cargo build --manifest-path plugins/Cargo.toml --target wasm32-wasip2 --release",
+            path.display()
+        ),
+    }
 }
 
 /// `n` candidates over an 8-skill table, levels and idle times from a fixed LCG.
@@ -146,5 +153,84 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// Set in a child process: the artifact to meet for the first time.
+const CHILD_ARTIFACT: &str = "STRATUS_BENCH_FIRST_DECISION_ARTIFACT";
+const NEW_PROCESS_SAMPLES: usize = 30;
+
+/// The child's part: engine, load, one decision, timed from `main`; prints
+/// `<engine µs> <load+decide µs>`.
+fn first_decision_in_this_process(artifact_path: &str) {
+    let started = std::time::Instant::now();
+    let engine = PolicyEngine::new(Limits::default()).expect("engine");
+    let engine_ready = started.elapsed();
+    let artifact = std::fs::read(artifact_path).expect("artifact");
+    let sha = std::env::var("STRATUS_BENCH_ARTIFACT_SHA256").expect("sha");
+    let input = input(100);
+    let loading = std::time::Instant::now();
+    let policy = CompiledPolicy::from_artifact(&engine, &artifact, &sha).expect("loads");
+    let result = policy.decide(&input);
+    let decided = loading.elapsed();
+    assert_eq!(result.error, None);
+    println!("{} {}", engine_ready.as_micros(), decided.as_micros());
+}
+
+/// Starts this binary again per sample and reports the medians.
+fn first_decision_in_new_processes() {
+    let Some(bytes) = skill_based_plugin() else {
+        return;
+    };
+    let engine = PolicyEngine::new(Limits::default()).expect("engine");
+    let uploaded = Policy::compile(&engine, &bytes).expect("accepted");
+    let dir = std::env::temp_dir().join(format!("stratus-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("skill_based.cwasm");
+    std::fs::write(&path, &uploaded.artifact).expect("artifact written");
+    let exe = std::env::current_exe().expect("own path");
+    let mut engine_us = Vec::new();
+    let mut total_us = Vec::new();
+    for _ in 0..NEW_PROCESS_SAMPLES {
+        let out = std::process::Command::new(&exe)
+            .env(CHILD_ARTIFACT, &path)
+            .env("STRATUS_BENCH_ARTIFACT_SHA256", &uploaded.artifact_sha256)
+            .output()
+            .expect("child runs");
+        assert!(out.status.success(), "child failed: {out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut fields = text
+            .split_whitespace()
+            .map(|f| f.parse::<u64>().expect("µs"));
+        let (engine_part, decide_part) = (
+            fields.next().expect("engine"),
+            fields.next().expect("decide"),
+        );
+        engine_us.push(engine_part);
+        total_us.push(decide_part);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let median = |v: &mut Vec<u64>| {
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    println!(
+        "first_decision_new_process_100: load artifact + decide median {} µs, engine start \
+         median {} µs ({NEW_PROCESS_SAMPLES} processes)",
+        median(&mut total_us),
+        median(&mut engine_us)
+    );
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(artifact) = std::env::var(CHILD_ARTIFACT) {
+        first_decision_in_this_process(&artifact);
+        return;
+    }
+    // `cargo test --benches` runs this binary with --test/--bench filters: measure only when
+    // benchmarking for real.
+    if std::env::args().any(|a| a == "--bench") {
+        first_decision_in_new_processes();
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -10,6 +10,9 @@ use crate::bindings::RoutingPolicy;
 use crate::error::PluginError;
 use crate::policy::DecisionState;
 
+/// Per slot: a small policy's whole working set (stack, data, a little heap).
+const KEEP_RESIDENT_BYTES: usize = 256 << 10;
+
 /// What a policy may use. Stated here once, reported to authors (simulate, get-plugin) as is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -88,7 +91,11 @@ impl PolicyEngine {
             .max_tables_per_component(limits.max_tables_per_component)
             .total_tables(instances * limits.max_tables_per_component)
             .table_elements(limits.max_table_elements)
-            .max_memory_size(limits.max_memory_bytes);
+            .max_memory_size(limits.max_memory_bytes)
+            // Reset the first pages a decision touched with memset rather than madvise, so
+            // the next instance in the slot does not take a page fault on each of them.
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+            .table_keep_resident(KEEP_RESIDENT_BYTES);
 
         let mut config = Config::new();
         config
