@@ -284,3 +284,29 @@ pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
 fn panic(_: &core::panic::PanicInfo) -> ! {
     core::arch::wasm32::unreachable()
 }
+
+/// Declares the component: the `Guest` implementation that moves the contract's records into
+/// `decide` (a `policy-logic` strategy taking `(&Input, &dyn Host)`) and hands configurations
+/// to `validate`, and its export.
+macro_rules! policy_component {
+    ($component:ident, $decide:expr, $validate:path) => {
+        struct $component;
+
+        impl Guest for $component {
+            fn decide(
+                task: Task,
+                skill_names: Vec<String>,
+                candidates: Candidates,
+                context: Context,
+            ) -> Outcome {
+                run_policy(task, skill_names, candidates, context, $decide)
+            }
+
+            fn validate_config(config: String) -> Result<(), String> {
+                $validate(&config)
+            }
+        }
+
+        export!($component);
+    };
+}

@@ -7,27 +7,8 @@ extern crate alloc;
 
 include!("../../guest/glue.rs");
 
-struct Classic;
-
-impl Guest for Classic {
-    fn decide(
-        task: Task,
-        skill_names: Vec<String>,
-        candidates: Candidates,
-        context: Context,
-    ) -> Outcome {
-        run_policy(
-            task,
-            skill_names,
-            candidates,
-            context,
-            policy_logic::classic::decide,
-        )
-    }
-
-    fn validate_config(config: String) -> Result<(), String> {
-        policy_logic::classic::validate(&config)
-    }
-}
-
-export!(Classic);
+policy_component!(
+    Classic,
+    policy_logic::classic::decide,
+    policy_logic::classic::validate
+);

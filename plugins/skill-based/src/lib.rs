@@ -7,23 +7,8 @@ extern crate alloc;
 
 include!("../../guest/glue.rs");
 
-struct SkillBased;
-
-impl Guest for SkillBased {
-    fn decide(
-        task: Task,
-        skill_names: Vec<String>,
-        candidates: Candidates,
-        context: Context,
-    ) -> Outcome {
-        run_policy(task, skill_names, candidates, context, |input, _host| {
-            policy_logic::skill::decide(input)
-        })
-    }
-
-    fn validate_config(config: String) -> Result<(), String> {
-        policy_logic::skill::validate(&config)
-    }
-}
-
-export!(SkillBased);
+policy_component!(
+    SkillBased,
+    |input, _host| policy_logic::skill::decide(input),
+    policy_logic::skill::validate
+);

@@ -7,27 +7,8 @@ extern crate alloc;
 
 include!("../../guest/glue.rs");
 
-struct TimeOfDay;
-
-impl Guest for TimeOfDay {
-    fn decide(
-        task: Task,
-        skill_names: Vec<String>,
-        candidates: Candidates,
-        context: Context,
-    ) -> Outcome {
-        run_policy(
-            task,
-            skill_names,
-            candidates,
-            context,
-            policy_logic::time_of_day::decide,
-        )
-    }
-
-    fn validate_config(config: String) -> Result<(), String> {
-        policy_logic::time_of_day::validate(&config)
-    }
-}
-
-export!(TimeOfDay);
+policy_component!(
+    TimeOfDay,
+    policy_logic::time_of_day::decide,
+    policy_logic::time_of_day::validate
+);
