@@ -151,10 +151,17 @@ async fn load(app: &App, tenant: &Guid, version: &PluginVersion) -> Result<Compi
                     &version.source_sha256,
                 )
                 .await?;
-            blocking(move || Policy::compile(engine, &source))
+            let compiled = blocking(move || Policy::compile(engine, &source))
                 .await?
-                .map_err(|e| Error::Internal(format!("recompiling a stored plugin: {e}")))?
-                .policy
+                .map_err(|e| Error::Internal(format!("recompiling a stored plugin: {e}")))?;
+            // The store does not hash; the compiler just did.
+            if compiled.source_sha256 != version.source_sha256 {
+                return Err(Error::Internal(format!(
+                    "plugin {} v{}: stored source hashes to {}, expected {}",
+                    version.name, version.version, compiled.source_sha256, version.source_sha256
+                )));
+            }
+            compiled.policy
         }
         Err(other) => {
             return Err(Error::Internal(format!(
@@ -207,9 +214,12 @@ pub async fn upload_version(app: &App, incoming: Incoming) -> Result<PluginVersi
         attempts += 1;
         let previous = store.plugin_head(&admin.tenant_id, &name).await?;
         let number = previous.unwrap_or(0) + 1;
-        for (kind, blob) in [(SOURCE, &bytes), (ARTIFACT, &compiled.artifact)] {
+        for (kind, sha, blob) in [
+            (SOURCE, &compiled.source_sha256, &bytes),
+            (ARTIFACT, &compiled.artifact_sha256, &compiled.artifact),
+        ] {
             store
-                .put_plugin_blob(&admin.tenant_id, &name, number, kind, blob)
+                .put_plugin_blob(&admin.tenant_id, &name, number, kind, sha, blob)
                 .await?;
         }
         let version = PluginVersion {

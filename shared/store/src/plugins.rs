@@ -2,7 +2,9 @@
 //! a head item that hands out version numbers (never reused), and the version's bytes —
 //! the uploaded component and its precompiled artifact, each larger than DynamoDB's 400 KB
 //! item limit allows — as chunks in a partition of the version's own, addressed by the
-//! blob's sha256 and checked against it when read back. Chunks are written before the
+//! blob's sha256. The digests come from the routing host, which computes them at upload and
+//! checks them again before it uses bytes read back (the artifact before it is deserialized,
+//! the source after a recompile), so the store hashes nothing itself. Chunks are written before the
 //! transaction that makes the version visible, so a version is never seen half-stored; a
 //! failed or raced upload can leave unreferenced chunks in a number's partition, which
 //! readers never follow (they ask for a digest) and deleting that version removes.
@@ -12,7 +14,6 @@ use crate::{backend, from_item, key, keys, s, to_item, Item, Store};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use stratus_domain::audit::AuditRecord;
 use stratus_domain::{Error, Guid};
 
@@ -43,13 +44,6 @@ pub struct PluginVersion {
     pub assignments: u32,
 }
 
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 impl Store {
     /// The newest version number handed out for a plugin, if any.
     pub async fn plugin_head(&self, tenant: &Guid, name: &str) -> Result<Option<u32>, Error> {
@@ -63,22 +57,23 @@ impl Store {
             }))
     }
 
-    /// Writes a blob's chunks under a version (idempotent: same key, same bytes).
+    /// Writes a blob's chunks under a version, addressed by `sha256`, the digest of `bytes`
+    /// (idempotent: same key, same bytes).
     pub async fn put_plugin_blob(
         &self,
         tenant: &Guid,
         name: &str,
         version: u32,
         kind: &str,
+        sha256: &str,
         bytes: &[u8],
-    ) -> Result<String, Error> {
-        let sha = sha256_hex(bytes);
+    ) -> Result<(), Error> {
         let pk = keys::plugin_blob_pk(tenant, name, version);
         let requests: Vec<WriteRequest> = bytes
             .chunks(BLOB_CHUNK_BYTES)
             .enumerate()
             .map(|(index, chunk)| {
-                let mut item = key(pk.clone(), keys::plugin_chunk_sk(kind, &sha, index));
+                let mut item = key(pk.clone(), keys::plugin_chunk_sk(kind, sha256, index));
                 item.insert(
                     "bytes".into(),
                     aws_sdk_dynamodb::types::AttributeValue::B(Blob::new(chunk)),
@@ -90,11 +85,11 @@ impl Store {
                 Ok(WriteRequest::builder().put_request(put).build())
             })
             .collect::<Result<_, Error>>()?;
-        self.batch_write(requests).await?;
-        Ok(sha)
+        self.batch_write(requests).await
     }
 
-    /// Reads a blob back and checks it is the one stored under `sha256`.
+    /// Reads back the blob stored under `sha256`; the caller checks the bytes against it
+    /// before trusting them. No chunks there is an error (never an empty blob).
     pub async fn plugin_blob(
         &self,
         tenant: &Guid,
@@ -117,14 +112,10 @@ impl Store {
                 .ok_or_else(|| backend("reading a plugin chunk", "chunk without bytes"))?;
             bytes.extend_from_slice(chunk.as_ref());
         }
-        let actual = sha256_hex(&bytes);
-        if actual != sha256 {
+        if items.is_empty() {
             return Err(backend(
                 "reading a plugin blob",
-                format!(
-                    "{kind} of {name} v{version}: {} chunks hash to {actual}, expected {sha256}",
-                    items.len()
-                ),
+                format!("{kind} {sha256} of {name} v{version}: no chunks"),
             ));
         }
         Ok(bytes)
