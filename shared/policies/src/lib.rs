@@ -369,8 +369,9 @@ pub async fn validate_config(app: &App, incoming: Incoming) -> Result<ConfigChec
     blocking(move || check_config(&policy, &config)).await
 }
 
-fn field<T: serde::de::DeserializeOwned>(body: &Value, name: &str) -> Result<T, Error> {
-    let value = body.get(name).cloned().unwrap_or(Value::Null);
+/// Takes a field out of the body (no copy of a large candidate list) and deserializes it.
+fn field<T: serde::de::DeserializeOwned>(body: &mut Value, name: &str) -> Result<T, Error> {
+    let value = body.get_mut(name).map(Value::take).unwrap_or(Value::Null);
     serde_json::from_value(value).map_err(|e| Error::BadRequest(format!("\"{name}\": {e}")))
 }
 
@@ -379,7 +380,7 @@ fn field<T: serde::de::DeserializeOwned>(body: &Value, name: &str) -> Result<T, 
 /// routing function would (same limits, same fallback), and reports what happened.
 pub async fn simulate(app: &App, incoming: Incoming) -> Result<Simulation, Error> {
     let (admin, _) = app.tenant_admin(&incoming).await?;
-    let body = object_body(&incoming)?;
+    let mut body = object_body(&incoming)?;
     for key in body.as_object().into_iter().flat_map(|o| o.keys()) {
         if !["configuration", "task", "candidates", "moment"].contains(&key.as_str()) {
             return Err(Error::BadRequest(format!(
@@ -388,12 +389,12 @@ pub async fn simulate(app: &App, incoming: Incoming) -> Result<Simulation, Error
         }
     }
     let task: TaskSpec = match body.get("task") {
-        Some(_) => field(&body, "task")?,
+        Some(_) => field(&mut body, "task")?,
         None => TaskSpec::default(),
     };
-    let candidates: Vec<CandidateSpec> = field(&body, "candidates")?;
+    let candidates: Vec<CandidateSpec> = field(&mut body, "candidates")?;
     let moment: MomentSpec = match body.get("moment") {
-        Some(_) => field(&body, "moment")?,
+        Some(_) => field(&mut body, "moment")?,
         None => MomentSpec {
             at: now_rfc3339(),
             time_zone: None,
