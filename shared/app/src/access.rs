@@ -3,6 +3,7 @@
 
 use crate::{App, Incoming};
 use stratus_auth::{AuthError, Principal};
+use stratus_domain::error::Dependency;
 use stratus_domain::rate_limit::{admit, Admission};
 use stratus_domain::{Error, Guid, Tenant};
 use stratus_store::{RateLog, Snapshot};
@@ -42,8 +43,9 @@ impl App {
                 AuthError::NoTenantId => Error::NoTenantId,
                 AuthError::InvalidTenantId => Error::InvalidTenantId,
                 AuthError::KeysUnavailable(detail) => {
-                    tracing::error!(%detail, "signing keys unavailable");
-                    Error::Internal(detail)
+                    let dependency = Dependency::TokenIssuer;
+                    tracing::error!(dependency = dependency.name(), %detail, "dependency unavailable");
+                    Error::Unavailable(dependency)
                 }
                 other => Error::InvalidToken(other.to_string()),
             })

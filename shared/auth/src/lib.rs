@@ -24,7 +24,9 @@ const DEFAULT_AUDIENCE: &str = "api://stratus";
 const DEFAULT_JWKS_URL: &str = "http://127.0.0.1:9010/discovery/v2.0/keys";
 const DEFAULT_LEEWAY_SECS: u64 = 30;
 const DEFAULT_MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
-const JWKS_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bounds one key-set fetch, connection included: a hung issuer costs a request at most this
+/// long, and with keys already cached only requests naming an unknown `kid` wait for it.
+const DEFAULT_JWKS_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Which tokens are accepted and where their signing keys come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,6 +41,8 @@ pub struct AuthConfig {
     pub leeway_secs: u64,
     /// Shortest time between two JWKS fetches triggered by unknown key ids.
     pub min_refetch_interval: Duration,
+    /// Longest one JWKS fetch may take (`STRATUS_AUTH_JWKS_TIMEOUT_MS`).
+    pub jwks_timeout: Duration,
 }
 
 impl Default for AuthConfig {
@@ -49,19 +53,29 @@ impl Default for AuthConfig {
             jwks_url: DEFAULT_JWKS_URL.to_owned(),
             leeway_secs: DEFAULT_LEEWAY_SECS,
             min_refetch_interval: DEFAULT_MIN_REFETCH_INTERVAL,
+            jwks_timeout: DEFAULT_JWKS_TIMEOUT,
         }
     }
 }
 
 impl AuthConfig {
     /// Reads `STRATUS_AUTH_ISSUER`, `STRATUS_AUTH_AUDIENCE` and `STRATUS_AUTH_JWKS_URL`,
-    /// falling back to the local dev issuer for any that is unset or empty.
+    /// falling back to the local dev issuer for any that is unset or empty, and
+    /// `STRATUS_AUTH_JWKS_TIMEOUT_MS` (a positive number of milliseconds; otherwise the
+    /// default of 3000 stands).
     pub fn from_env() -> Self {
         let defaults = Self::default();
+        let jwks_timeout = std::env::var("STRATUS_AUTH_JWKS_TIMEOUT_MS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis)
+            .unwrap_or(defaults.jwks_timeout);
         Self {
             issuer: env_or("STRATUS_AUTH_ISSUER", defaults.issuer),
             audience: env_or("STRATUS_AUTH_AUDIENCE", defaults.audience),
             jwks_url: env_or("STRATUS_AUTH_JWKS_URL", defaults.jwks_url),
+            jwks_timeout,
             ..defaults
         }
     }
@@ -174,8 +188,8 @@ impl Authenticator {
         validation.iss = None;
 
         let client = reqwest::Client::builder()
-            .timeout(JWKS_TIMEOUT)
-            .connect_timeout(JWKS_TIMEOUT)
+            .timeout(config.jwks_timeout)
+            .connect_timeout(config.jwks_timeout)
             .build()
             .map_err(|e| format!("HTTP client unavailable: {e}"));
 
@@ -381,11 +395,15 @@ impl Authenticator {
     async fn fetch_keys(&self) -> Result<Vec<SigningKey>, String> {
         let client = self.inner.client.as_ref().map_err(Clone::clone)?;
         let url = &self.inner.config.jwks_url;
-        let response = client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| format!("GET {url}: {e}"))?;
+        let started = Instant::now();
+        let response = client.get(url).send().await.map_err(|e| {
+            let waited_ms = started.elapsed().as_millis();
+            if e.is_timeout() {
+                format!("GET {url}: no answer within {waited_ms} ms")
+            } else {
+                format!("GET {url} (after {waited_ms} ms): {e}")
+            }
+        })?;
         let status = response.status();
         if !status.is_success() {
             return Err(format!("GET {url}: HTTP {status}"));

@@ -17,6 +17,8 @@ use stratus_auth::{AuthConfig, AuthError, Authenticator, Principal};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+/// The test server's "status" for accepting a request and never answering it.
+const HANG: u16 = 0;
 const TEMPLATE: &str = "https://login.test/{tenantid}/v2.0";
 const AUDIENCE: &str = "api://stratus";
 const TENANT: &str = "6f1c2a4e-9b3d-4c8e-a1f0-2d3e4f5a6b7c";
@@ -117,6 +119,11 @@ impl JwksServer {
                     }
                     count.fetch_add(1, Ordering::SeqCst);
                     let (status, body) = served.lock().expect("lock").clone();
+                    if status == HANG {
+                        // A stopped issuer: the connection is accepted and nothing comes back.
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                        return;
+                    }
                     let reply = format!(
                         "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n\
                          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -142,6 +149,10 @@ impl JwksServer {
         *self.response.lock().expect("lock") = (status, body.to_owned());
     }
 
+    fn hang(&self) {
+        *self.response.lock().expect("lock") = (HANG, String::new());
+    }
+
     fn fetches(&self) -> usize {
         self.fetches.load(Ordering::SeqCst)
     }
@@ -153,6 +164,7 @@ impl JwksServer {
             jwks_url: self.url.clone(),
             leeway_secs: 30,
             min_refetch_interval,
+            ..AuthConfig::default()
         })
     }
 }
@@ -618,6 +630,7 @@ async fn issuer_template_accepts_each_tenant_with_its_own_issuer() {
         jwks_url: server.url.clone(),
         leeway_secs: 30,
         min_refetch_interval: LONG,
+        ..AuthConfig::default()
     });
     auth(&single, &sign(key_a(), &claims(TENANT)))
         .await
@@ -730,6 +743,7 @@ async fn unreachable_or_broken_jwks_is_keys_unavailable() {
         jwks_url: format!("http://{addr}/keys"),
         leeway_secs: 30,
         min_refetch_interval: LONG,
+        ..AuthConfig::default()
     });
     let result = auth(&authenticator, &token).await;
     assert!(
@@ -767,6 +781,56 @@ async fn unreachable_or_broken_jwks_is_keys_unavailable() {
     auth(&authenticator, &token)
         .await
         .expect("cached keys still used");
+}
+
+#[tokio::test]
+async fn a_hung_issuer_costs_at_most_the_jwks_timeout() {
+    let timeout = Duration::from_millis(300);
+    let bound = Duration::from_secs(2);
+    let server = JwksServer::start(&[key_a()]).await;
+    let config = |url: &str| AuthConfig {
+        issuer: TEMPLATE.to_owned(),
+        audience: AUDIENCE.to_owned(),
+        jwks_url: url.to_owned(),
+        min_refetch_interval: Duration::ZERO,
+        jwks_timeout: timeout,
+        ..AuthConfig::default()
+    };
+    let warm = Authenticator::new(config(&server.url));
+    let known = sign(key_a(), &claims(TENANT));
+    auth(&warm, &known).await.expect("keys fetched");
+    server.hang();
+
+    // Known keys keep working without asking the issuer.
+    let started = std::time::Instant::now();
+    auth(&warm, &known)
+        .await
+        .expect("cached key still validates");
+    assert!(started.elapsed() < timeout, "{:?}", started.elapsed());
+
+    // An unknown kid makes a refetch, which gives up at the timeout; the token is refused
+    // as unverifiable (401), the cached keys stay.
+    let started = std::time::Instant::now();
+    let unknown = sign_with_kid(key_b(), Some("rotated-in"), &claims(TENANT));
+    let message = invalid_message(auth(&warm, &unknown).await);
+    let waited = started.elapsed();
+    assert!(message.contains("unknown signing key id"), "{message}");
+    assert!(waited >= timeout && waited < bound, "{waited:?}");
+    auth(&warm, &known)
+        .await
+        .expect("cached key still validates");
+
+    // With nothing cached there is nothing to check a token against: keys unavailable
+    // (the API answers 503), also within the bound.
+    let cold = Authenticator::new(config(&server.url));
+    let started = std::time::Instant::now();
+    let result = auth(&cold, &known).await;
+    let waited = started.elapsed();
+    assert!(
+        matches!(result, Err(AuthError::KeysUnavailable(ref m)) if m.contains("no answer within")),
+        "{result:?}"
+    );
+    assert!(waited >= timeout && waited < bound, "{waited:?}");
 }
 
 #[tokio::test]

@@ -91,9 +91,48 @@ pub enum Error {
     )]
     RateLimited { retry_after_secs: u64 },
 
+    // --- a dependency is down or overloaded (503, with Retry-After) ---
+    /// A call to a dependency timed out, could not connect, or stayed throttled through its
+    /// retries. Nothing was half-written: the caller may repeat the request.
+    #[error(
+        "{} did not answer in time; please retry in {UNAVAILABLE_RETRY_AFTER_SECS} seconds",
+        .0.describe()
+    )]
+    Unavailable(Dependency),
+
     // --- server side (500): the caller never sees internals ---
     #[error("Unable to check configuration")]
     Internal(String),
+}
+
+/// What a 503 asks the caller to wait before repeating the request (`Retry-After`).
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
+/// The outside services a request can wait on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dependency {
+    /// DynamoDB.
+    Database,
+    /// The token issuer's key set (JWKS).
+    TokenIssuer,
+}
+
+impl Dependency {
+    /// How the caller reads it: enough to know whose outage it is, nothing internal.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Dependency::Database => "The database",
+            Dependency::TokenIssuer => "The token issuer's key service",
+        }
+    }
+
+    /// How the log names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dependency::Database => "dynamodb",
+            Dependency::TokenIssuer => "jwks",
+        }
+    }
 }
 
 impl Error {

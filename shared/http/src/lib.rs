@@ -82,6 +82,7 @@ pub fn status_of(error: &Error) -> StatusCode {
         | Error::Conflict(_) => StatusCode::CONFLICT,
         Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -123,6 +124,12 @@ fn to_response(reply: Reply, error: Option<&Error>) -> Response<Body> {
             }
             (Error::RateLimited { retry_after_secs }, _) => {
                 builder = builder.header(header::RETRY_AFTER, retry_after_secs.to_string())
+            }
+            (Error::Unavailable(_), _) => {
+                builder = builder.header(
+                    header::RETRY_AFTER,
+                    stratus_domain::error::UNAVAILABLE_RETRY_AFTER_SECS.to_string(),
+                )
             }
             _ => {}
         }

@@ -6,6 +6,7 @@
 //! the change they describe. Failures come back as domain errors; backend detail is logged,
 //! never shown to callers. See `infra/README.md` for the table layout and access patterns.
 
+mod bounds;
 pub mod keys;
 mod plugins;
 #[cfg(feature = "table-setup")]
@@ -16,10 +17,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use aws_sdk_dynamodb::Client;
 use serde::{de::DeserializeOwned, Serialize};
 use std::collections::HashMap;
+use std::time::Instant;
 use stratus_domain::audit::AuditRecord;
 use stratus_domain::license::{LicenseCount, LicenseType};
 use stratus_domain::{Error, Guid, OrganizationUnit, Tenant, User};
 
+pub(crate) use bounds::sdk_failure;
+pub use bounds::DynamoDbBounds;
 pub use plugins::{PluginVersion, BLOB_CHUNK_BYTES};
 pub use write::{audit_record, Change};
 
@@ -111,9 +115,18 @@ pub(crate) fn now_rfc3339() -> String {
 
 impl Store {
     /// Builds the client from the standard AWS environment (region, credentials,
-    /// `AWS_ENDPOINT_URL_DYNAMODB`) and the table from `STRATUS_TABLE_NAME`.
+    /// `AWS_ENDPOINT_URL_DYNAMODB`), bounded by [`DynamoDbBounds::from_env`], and the table
+    /// from `STRATUS_TABLE_NAME`.
     pub async fn from_env() -> Result<Store, Error> {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::from_env_with(DynamoDbBounds::from_env()?).await
+    }
+
+    /// [`Store::from_env`] with the given bounds instead of the configured ones.
+    pub async fn from_env_with(bounds: DynamoDbBounds) -> Result<Store, Error> {
+        let config = bounds
+            .apply(aws_config::defaults(aws_config::BehaviorVersion::latest()))
+            .load()
+            .await;
         let table = std::env::var("STRATUS_TABLE_NAME").unwrap_or_else(|_| "stratus".into());
         Ok(Store::new(Client::new(&config), table))
     }
@@ -146,13 +159,14 @@ impl Store {
                 .consistent_read(true)
                 .build()
                 .map_err(|e| backend("building a batch read", e))?;
+            let started = Instant::now();
             let out = self
                 .client
                 .batch_get_item()
                 .request_items(&self.table, request)
                 .send()
                 .await
-                .map_err(|e| backend("batch read", e))?;
+                .map_err(|e| sdk_failure("batch read", e, started))?;
             if let Some(mut responses) = out.responses {
                 found.extend(responses.remove(&self.table).unwrap_or_default());
             }
@@ -170,6 +184,7 @@ impl Store {
     }
 
     pub(crate) async fn get(&self, key: Item) -> Result<Option<Item>, Error> {
+        let started = Instant::now();
         let out = self
             .client
             .get_item()
@@ -178,7 +193,7 @@ impl Store {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| backend("read", e))?;
+            .map_err(|e| sdk_failure("read", e, started))?;
         Ok(out.item)
     }
 
@@ -201,12 +216,13 @@ impl Store {
                     .expression_attribute_names("#sk", keys::SK)
                     .expression_attribute_values(":prefix", s(prefix))
             };
+            let started = Instant::now();
             let out = query
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| backend("query", e))?;
+                .map_err(|e| sdk_failure("query", e, started))?;
             items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),

@@ -246,13 +246,14 @@ impl Store {
                 if attempt > MAX_BATCH_ATTEMPTS {
                     return Err(backend("batch write", "unprocessed items kept coming back"));
                 }
+                let started = std::time::Instant::now();
                 let out = self
                     .client
                     .batch_write_item()
                     .request_items(&self.table, pending)
                     .send()
                     .await
-                    .map_err(|e| backend("batch write", e))?;
+                    .map_err(|e| crate::sdk_failure("batch write", e, started))?;
                 pending = out
                     .unprocessed_items
                     .and_then(|mut m| m.remove(&self.table))

@@ -4,8 +4,8 @@
 //! retried with jittered backoff.
 
 use crate::{
-    backend, exhausted_in, key, keys, license_count, now_rfc3339, s, seat_changes, to_item, Item,
-    Skill, Store, VersionedUser,
+    backend, bounds, exhausted_in, key, keys, license_count, now_rfc3339, s, sdk_failure,
+    seat_changes, to_item, Item, Skill, Store, VersionedUser,
 };
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{
 };
 use rand::Rng;
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use stratus_domain::audit::AuditRecord;
 use stratus_domain::license::{self, LicenseType};
 use stratus_domain::{Error, Guid, OrganizationUnit, Tenant, User};
@@ -23,6 +23,9 @@ use stratus_domain::{Error, Guid, OrganizationUnit, Tenant, User};
 /// in earlier transactions of their own (removing a membership twice is harmless).
 const MAX_DEPENDENTS_IN_FINAL: usize = 90;
 const MAX_ATTEMPTS: u32 = 30;
+/// Throttled transactions are retried with the same backoff, but give up sooner: the SDK's
+/// own retries for throttled calls are three attempts.
+const MAX_THROTTLED_ATTEMPTS: u32 = 4;
 
 /// What a failed condition on one item of a change means to the caller.
 #[derive(Clone, Debug)]
@@ -217,10 +220,16 @@ impl Store {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let started = Instant::now();
+            // The SDK repeats an attempt that timed out, and the first may have been applied
+            // all the same; the token makes DynamoDB answer such a repeat with the first
+            // outcome instead of applying it again (or failing its conditions). A fresh one
+            // per attempt of this loop, whose repeats follow a definite refusal.
             let result = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(change.items.clone()))
+                .client_request_token(uuid::Uuid::new_v4().to_string())
                 .send()
                 .await;
             let err = match result {
@@ -238,7 +247,7 @@ impl Store {
                 _ => None,
             };
             let Some(reasons) = reasons else {
-                return Err(backend("transaction", err));
+                return Err(sdk_failure("transaction", err, started));
             };
             for (i, reason) in reasons.iter().enumerate() {
                 if reason.code() == Some("ConditionalCheckFailed") {
@@ -253,7 +262,15 @@ impl Store {
                     });
                 }
             }
-            // Only conflicts with concurrent transactions remain: retry.
+            // Only conflicts with concurrent transactions or throttling remain: retry. The SDK
+            // does not retry a cancelled transaction, so throttling is retried here too, and
+            // stays a 503 (not a conflict) when it outlasts the retries.
+            let throttled = reasons
+                .iter()
+                .any(|reason| bounds::is_throttling(reason.code()));
+            if throttled && attempt >= MAX_THROTTLED_ATTEMPTS {
+                return Err(sdk_failure("transaction", err, started));
+            }
             if attempt >= MAX_ATTEMPTS {
                 tracing::warn!(attempt, "transaction kept conflicting; giving up");
                 return Err(Error::ConcurrentChange);
@@ -367,13 +384,14 @@ impl Store {
             .filter_map(|l| LicenseType::parse(l))
             .collect();
         let item = user_item(&tenant, &user, 1)?;
+        let started = Instant::now();
         self.client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
             .send()
             .await
-            .map_err(|e| backend("put user", e))?;
+            .map_err(|e| sdk_failure("put user", e, started))?;
         Ok(())
     }
 
@@ -406,6 +424,7 @@ impl Store {
                 .condition_expression("version = :v")
                 .expression_attribute_values(":v", n(v)),
         };
+        let started = Instant::now();
         match put.send().await {
             Ok(_) => Ok(true),
             Err(e)
@@ -414,7 +433,7 @@ impl Store {
             {
                 Ok(false)
             }
-            Err(e) => Err(backend("saving the rate-limit log", e)),
+            Err(e) => Err(sdk_failure("saving the rate-limit log", e, started)),
         }
     }
 

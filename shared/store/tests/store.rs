@@ -494,3 +494,65 @@ async fn deleting_a_version_removes_its_chunks_but_not_a_version_in_use() {
         .unwrap()
         .is_some());
 }
+
+/// A write that its timeout cut off happened once or not at all. The impatient client gives
+/// up after a millisecond, usually after DynamoDB Local has the request, and the SDK repeats
+/// the attempt (same client request token); afterwards the caller's own retry either writes
+/// the user or finds it written, and every user holds exactly one seat.
+#[tokio::test]
+async fn writes_cut_off_by_their_timeout_happen_at_most_once() {
+    use std::time::Duration;
+    use stratus_domain::error::Dependency;
+    use stratus_store::DynamoDbBounds;
+
+    let store = store().await;
+    let (t, root) = tenant(&store, 50).await;
+    let impatient = Store::from_env_with(DynamoDbBounds {
+        connect: Duration::from_secs(1),
+        attempt: Duration::from_millis(1),
+        operation: Duration::from_millis(20),
+        max_attempts: 3,
+    })
+    .await
+    .expect("client");
+    let impatient = Store::new(impatient.client().clone(), store.table());
+
+    let users: Vec<User> = (0..20).map(|_| licensed_user(&root)).collect();
+    let mut cut_off = Vec::new();
+    for user in &users {
+        match impatient
+            .create_user(&t, user, &audit(&t, "user.create"))
+            .await
+        {
+            Ok(()) => {}
+            Err(Error::Unavailable(Dependency::Database)) => cut_off.push(user),
+            Err(other) => panic!("a timeout must read as unavailable, got {other:?}"),
+        }
+    }
+    assert!(
+        !cut_off.is_empty(),
+        "a 1 ms attempt bound never cut a write off"
+    );
+
+    // Give requests DynamoDB Local still holds time to land, then retry as a client would.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut landed_anyway = 0;
+    for user in &cut_off {
+        if store.user(&t, &user.o365_id).await.unwrap().is_some() {
+            landed_anyway += 1;
+        }
+    }
+    eprintln!(
+        "{} of {} writes cut off by the timeout; {landed_anyway} of those landed all the same",
+        cut_off.len(),
+        users.len()
+    );
+    for user in &users {
+        match store.create_user(&t, user, &audit(&t, "user.create")).await {
+            Ok(()) | Err(Error::UserAlreadyExists) => {}
+            Err(other) => panic!("retry failed: {other:?}"),
+        }
+        assert!(store.user(&t, &user.o365_id).await.unwrap().is_some());
+    }
+    assert_eq!(in_use(&store, &t).await, users.len() as u32);
+}
