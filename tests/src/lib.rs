@@ -72,19 +72,16 @@ pub fn plugin_path(name: &str, version: u32) -> String {
     format!("{PLUGINS_PATH}/{name}/versions/{version}")
 }
 
-/// A built-in policy as built by `cargo xtask test` (plugins/, wasm32-wasip2, release); a
-/// missing build fails the test with the command that makes it.
+#[path = "../../plugins/locate.rs"]
+mod locate;
+
+/// A built-in policy as `cargo xtask test` built it (wherever cargo put it); a missing build
+/// fails the test with the command that makes it.
 pub fn built_in_plugin(file_stem: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins/target/wasm32-wasip2/release")
-        .join(format!("{file_stem}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; build the plugins first (cargo xtask test does): \
-             cargo build --manifest-path plugins/Cargo.toml --target wasm32-wasip2 --release",
-            path.display()
-        )
-    })
+    locate::built_policy(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
+        file_stem,
+    )
 }
 
 pub fn user_path(o365_id: &str) -> String {

@@ -183,18 +183,28 @@ fn openapi_is_openapi_3_1_with_bearer_auth() {
 
 #[test]
 fn every_operation_declares_401() {
+    assert_every_operation_declares("401", "WWW-Authenticate");
+}
+
+/// Every operation reads DynamoDB or the issuer's keys, so every one can answer 503.
+#[test]
+fn every_operation_declares_503_with_retry_after() {
+    assert_every_operation_declares("503", "Retry-After");
+}
+
+fn assert_every_operation_declares(status: &str, header: &str) {
     let api = OpenApi::load();
     for operation in api.operations() {
         let responses = api.responses(&operation);
-        let unauthorized = responses
-            .get("401")
-            .unwrap_or_else(|| panic!("openapi.yaml {}: no 401 response", operation.id));
+        let response = responses
+            .get(status)
+            .unwrap_or_else(|| panic!("openapi.yaml {}: no {status} response", operation.id));
         assert!(
-            unauthorized
+            response
                 .get("headers")
-                .and_then(|h| h.get("WWW-Authenticate"))
+                .and_then(|h| h.get(header))
                 .is_some(),
-            "openapi.yaml {}: 401 does not declare WWW-Authenticate",
+            "openapi.yaml {}: {status} does not declare {header}",
             operation.id
         );
     }

@@ -188,7 +188,8 @@ fn round_trips(env: &[(String, String)], out_dir: &Path) -> anyhow::Result<Strin
 
 /// The bench stack (dev issuer, watch in release mode) around the latency bench.
 async fn latency(env: &[(String, String)], out_dir: &Path) -> anyhow::Result<String> {
-    stack::start_dev_issuer(BENCH_ISSUER_PORT)?;
+    let (_issuer, _issuer_process) =
+        stack::start_dev_issuer(BENCH_ISSUER_PORT, "bench-issuer").await?;
     let mut watch = stack::start_watch(
         BENCH_API_PORT,
         &["--release", "--ignore-changes"],

@@ -6,7 +6,7 @@ use stratus_dev_issuer::DEV_ISSUER_PORT;
 
 use crate::process::ensure_port_free;
 use crate::stack::{self, Auth, DEV_API_PORT, DEV_DYNAMODB_PORT};
-use crate::{paths, seed, table, tools};
+use crate::{paths, policies, seed, table, tools};
 
 pub async fn command() -> anyhow::Result<()> {
     let auth = Auth::from_env_or_dev(DEV_ISSUER_PORT)?;
@@ -18,16 +18,23 @@ pub async fn command() -> anyhow::Result<()> {
     }
 
     stack::build_bins()?;
+    // Built for the upload example printed below; a failure costs only that example.
+    let policy_dir = policies::build(None)
+        .map_err(|err| eprintln!("WARNING: the built-in routing policies were not built: {err:#}"))
+        .ok();
 
     let table = table::table_name();
     let operator_tenant = stack::operator_tenant_id();
     let mut database =
         stack::start_dynamodb(&dynamodb, DEV_DYNAMODB_PORT, &table, "dev-dynamodb").await?;
-    let issuer = match auth.dev_issuer_port {
-        Some(port) => Some(stack::start_dev_issuer(port)?),
+    let (issuer, mut issuer_process) = match auth.dev_issuer_port {
+        Some(port) => {
+            let (issuer, process) = stack::start_dev_issuer(port, "dev-issuer").await?;
+            (Some(issuer), Some(process))
+        }
         None => {
             println!("==> trusting the issuer {} (STRATUS_AUTH_*)", auth.issuer);
-            None
+            (None, None)
         }
     };
     // The rate-limit delay and RUST_LOG, when set, reach the functions through the environment.
@@ -39,7 +46,14 @@ pub async fn command() -> anyhow::Result<()> {
     match (&issuer, auth.dev_issuer_port) {
         (Some(issuer), Some(port)) => {
             match seed::seed(&api, issuer, port, &operator_tenant).await {
-                Ok(seeded) => seed::print_examples(&api, issuer, port, &operator_tenant, &seeded)?,
+                Ok(seeded) => seed::print_examples(
+                    &api,
+                    issuer,
+                    port,
+                    &operator_tenant,
+                    &seeded,
+                    policy_dir.as_deref(),
+                )?,
                 Err(err) => eprintln!(
                     "\nWARNING: seeding the demo tenant failed; the stack runs without demo \
                      data (retry with `cargo xtask seed`):\n{err:#}\nend of {}:\n{}",
@@ -67,5 +81,8 @@ pub async fn command() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(2)).await;
         database.ensure_running()?;
         watch.ensure_running()?;
+        if let Some(process) = issuer_process.as_mut() {
+            process.ensure_running()?;
+        }
     }
 }

@@ -1,11 +1,13 @@
 //! Developer commands for Stratus, run as `cargo xtask <command>`:
-//! the local stack (`dev`), the full test run CI uses (`test`), dev tokens (`token`),
-//! seeding a running stack (`seed`), creating the table (`table`) and benchmarks (`bench`).
+//! the local stack (`dev`), the full test run CI uses (`test`), the built-in routing policies
+//! (`policies`), dev tokens (`token`), seeding a running stack (`seed`), creating the table
+//! (`table`) and benchmarks (`bench`).
 //! Tools the commands need are installed on first use where a package registry has them.
 
 mod bench;
 mod dev;
 mod paths;
+mod policies;
 mod process;
 mod seed;
 mod stack;
@@ -23,6 +25,9 @@ usage: cargo xtask <command>
           cargo lambda watch), seed a demo tenant, print tokens; Ctrl-C stops it
   test    fmt check, cfn-lint, unit tests, black-box tests against a local stack
           (ports 8010/9011/9100, so it runs beside `dev`)
+  policies
+          build the built-in routing policies (wasm32-wasip2) and print their directory
+          (wherever cargo puts them: CARGO_TARGET_DIR and cargo config are honoured)
   token   print a dev token (`cargo xtask token --help`)
   seed    seed the demo tenant into a running dev stack
   table   create the table where AWS_ENDPOINT_URL_DYNAMODB points
@@ -73,6 +78,10 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
             process::install_signal_handler()?;
             test_suite::command().await
         }
+        "policies" => {
+            no_options()?;
+            policies::command()
+        }
         "token" => token::command(rest),
         "seed" => {
             no_options()?;
@@ -86,6 +95,7 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
             process::install_signal_handler()?;
             bench::command(rest).await
         }
+        stack::SERVE_DEV_ISSUER => stack::serve_dev_issuer(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(())

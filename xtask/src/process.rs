@@ -150,6 +150,11 @@ impl Service {
         &self.name
     }
 
+    /// The process id (also its process group's).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn log(&self) -> &Path {
         &self.log
     }

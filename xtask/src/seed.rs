@@ -281,6 +281,7 @@ pub fn print_examples(
     issuer_port: u16,
     operator_tenant: &str,
     seeded: &Seeded,
+    policy_dir: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     let minutes = PRINTED_TOKEN_MINUTES;
     let lifetime = minutes * 60;
@@ -334,6 +335,13 @@ curl -s {api}/api/admin/organization-units -H "Authorization: Bearer $ADMIN_TOKE
 curl -s -X PUT {api}/api/admin/tenants/{tenant_id}/licenses -H "Authorization: Bearer $OPERATOR_TOKEN" \
      -H 'Content-Type: application/json' -d '{{"ContactCenter":20}}'"#
     );
+    if let Some(dir) = policy_dir {
+        println!(
+            "curl -s -X POST {api}/api/admin/plugins/skills/versions -H \"Authorization: Bearer $ADMIN_TOKEN\" \\\n     \
+             -H 'Content-Type: application/wasm' --data-binary @{}",
+            dir.join("skill_based.wasm").display()
+        );
+    }
     Ok(())
 }
 
@@ -348,5 +356,16 @@ pub async fn command() -> anyhow::Result<()> {
     let issuer = DevIssuer::load_or_create(&crate::paths::issuer_dir())?;
     let operator_tenant = stack::operator_tenant_id();
     let seeded = seed(&api, &issuer, port, &operator_tenant).await?;
-    print_examples(&api, &issuer, port, &operator_tenant, &seeded)
+    // The upload example only where the policies have been built.
+    let policy_dir = crate::policies::dir(None)
+        .ok()
+        .filter(|dir| dir.join("skill_based.wasm").is_file());
+    print_examples(
+        &api,
+        &issuer,
+        port,
+        &operator_tenant,
+        &seeded,
+        policy_dir.as_deref(),
+    )
 }

@@ -190,18 +190,49 @@ pub async fn start_dynamodb(
     Ok(service)
 }
 
-/// Loads (or creates) the dev key and serves its JWKS on `port`.
-pub fn start_dev_issuer(port: u16) -> anyhow::Result<DevIssuer> {
+/// Loads (or creates) the dev key, and serves its JWKS on `port` from a child process: a
+/// process of its own, so that the outage tests can freeze the issuer (SIGSTOP) without
+/// freezing xtask. Returns the key (for minting tokens here) and the serving process.
+pub async fn start_dev_issuer(port: u16, log_name: &str) -> anyhow::Result<(DevIssuer, Service)> {
     let dir = paths::issuer_dir();
     let issuer = DevIssuer::load_or_create(&dir)?;
-    stratus_dev_issuer::serve_jwks(port, issuer.jwks())
-        .with_context(|| format!("serving the dev issuer's keys on port {port}"))?;
+    // This very binary: later steps may rebuild target/debug/xtask under us (a workspace
+    // build unifies features differently from `cargo run -p xtask`), and on Linux
+    // /proc/self/exe still names the image that is running.
+    let exe = match Path::new("/proc/self/exe") {
+        linux if linux.exists() => linux.to_path_buf(),
+        _ => std::env::current_exe().context("finding the xtask binary")?,
+    };
+    let mut command = Command::new(exe);
+    command.args([SERVE_DEV_ISSUER, &port.to_string()]);
+    let log = paths::logs_dir().join(format!("{log_name}.log"));
+    let mut service = Service::start(&format!("the dev issuer on port {port}"), command, &log)?;
+    process::wait_for_port(&mut service, port, Duration::from_secs(30)).await?;
     println!(
         "==> dev issuer on http://127.0.0.1:{port} (kid {}, key in {})",
         issuer.kid(),
         dir.display()
     );
-    Ok(issuer)
+    Ok((issuer, service))
+}
+
+/// The hidden xtask command the dev issuer's process runs.
+pub const SERVE_DEV_ISSUER: &str = "serve-dev-issuer";
+
+/// `xtask serve-dev-issuer PORT`: serves the dev key's JWKS until killed.
+pub fn serve_dev_issuer(args: &[String]) -> anyhow::Result<()> {
+    let [port] = args else {
+        bail!("usage: xtask {SERVE_DEV_ISSUER} PORT");
+    };
+    let port: u16 = port
+        .parse()
+        .with_context(|| format!("{port:?} is not a port"))?;
+    let issuer = DevIssuer::load_or_create(&paths::issuer_dir())?;
+    let server = stratus_dev_issuer::serve_jwks(port, issuer.jwks())
+        .with_context(|| format!("serving the dev issuer's keys on port {port}"))?;
+    server
+        .join()
+        .map_err(|_| anyhow::anyhow!("the dev issuer's server thread panicked"))
 }
 
 /// Starts `cargo lambda watch` on 127.0.0.1:`port` with `env` for the functions.

@@ -10,12 +10,14 @@ use anyhow::bail;
 
 use crate::process::{self, ensure_port_free, Service, TestCounts};
 use crate::stack::{self, Auth, TEST_API_PORT, TEST_DYNAMODB_PORT, TEST_ISSUER_PORT};
-use crate::{paths, table, tools};
+use crate::{paths, policies, table, tools};
 
 /// Watch starts up to this many instances of a function for parallel tests.
 const WATCH_CONCURRENCY: &str = "8";
 const TEST_THREADS: &str = "16";
 const RATE_LIMIT_MAX_DELAY_MS: u64 = 5000;
+/// The name prefix of the tests in tests/tests/outage.rs.
+const OUTAGE_TESTS: &str = "outage_";
 
 struct Step {
     name: String,
@@ -139,33 +141,35 @@ pub async fn command() -> anyhow::Result<()> {
         };
 
     // The built-in routing policies: their logic natively, then the components the host's
-    // tests load (plugins/ is a workspace of its own, built for wasm32-wasip2 only).
-    let plugins = root.join("plugins/Cargo.toml");
+    // tests and the black-box tests load (plugins/ is a workspace of its own, built for
+    // wasm32-wasip2 only). The CARGO_TARGET_DIR check runs first: on a clean clone nothing
+    // is in the default place yet, so a reader that assumes it fails there.
     let mut logic = Command::new("cargo");
     logic
         .current_dir(&root)
         .arg("test")
         .arg("--manifest-path")
-        .arg(&plugins)
+        .arg(policies::manifest())
         .args(["-p", "policy-logic"]);
     report.record_tests(
         "routing policy logic (plugins/policy-logic)",
         process::run_tests("routing policy logic", &mut logic),
     );
-    report.record(
-        "build built-in routing policies (wasm32-wasip2)",
-        tools::ensure_wasm_target().and_then(|()| {
-            process::run(
-                "building the built-in routing policies",
-                Command::new("cargo")
-                    .current_dir(&root)
-                    .arg("build")
-                    .arg("--manifest-path")
-                    .arg(&plugins)
-                    .args(["--target", "wasm32-wasip2", "--release"]),
-            )
-        }),
+    report.record_tests(
+        "built-in policies found under another CARGO_TARGET_DIR",
+        policies_under_another_target_dir(),
     );
+    let policy_dir = match policies::build(None) {
+        Ok(dir) => {
+            report.record("build built-in routing policies (wasm32-wasip2)", Ok(()));
+            dir
+        }
+        Err(err) => {
+            report.record("build built-in routing policies (wasm32-wasip2)", Err(err));
+            policies::dir(None).unwrap_or_default()
+        }
+    };
+    let env = with_policy_dir(env, &policy_dir);
 
     let mut unit = Command::new("cargo");
     unit.current_dir(&root).args([
@@ -212,6 +216,54 @@ pub async fn command() -> anyhow::Result<()> {
     Ok(())
 }
 
+fn with_policy_dir(
+    mut env: Vec<(String, String)>,
+    policy_dir: &std::path::Path,
+) -> Vec<(String, String)> {
+    env.push((
+        policies::POLICY_DIR_VAR.to_owned(),
+        policy_dir.display().to_string(),
+    ));
+    env
+}
+
+/// A user whose cargo puts build output elsewhere (`CARGO_TARGET_DIR`) must get working
+/// plugin tests: the policies are built into a fresh temporary target dir, and the host's
+/// test that loads them runs with that variable set and no `STRATUS_POLICY_DIR`, so it has to
+/// ask cargo where they are. The host itself builds into the usual target dir
+/// (`--target-dir` wins over the variable), so this costs one small guest build.
+fn policies_under_another_target_dir() -> anyhow::Result<(TestCounts, bool)> {
+    let elsewhere = std::env::temp_dir().join(format!("stratus-target-dir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&elsewhere);
+    let result = (|| {
+        let dir = policies::build(Some(&elsewhere))?;
+        if !dir.starts_with(&elsewhere) {
+            bail!(
+                "with CARGO_TARGET_DIR={} the policies were looked for in {}",
+                elsewhere.display(),
+                dir.display()
+            );
+        }
+        let mut host = Command::new("cargo");
+        host.current_dir(paths::repo_root())
+            // The workspace's feature set, as in the unit-test step, so the host built here
+            // is the one that step uses (one package alone unifies features differently and
+            // would rebuild half the dependency tree).
+            .args(["test", "--workspace", "--exclude", "stratus-blackbox-tests"])
+            .args(["--test", "built_in_plugins"])
+            .arg("--target-dir")
+            .arg(paths::target_dir())
+            .env("CARGO_TARGET_DIR", &elsewhere)
+            .env_remove(policies::POLICY_DIR_VAR);
+        process::run_tests(
+            "the host's built-in policy tests, policies in CARGO_TARGET_DIR",
+            &mut host,
+        )
+    })();
+    let _ = std::fs::remove_dir_all(&elsewhere);
+    result
+}
+
 fn build_for_blackbox() -> anyhow::Result<()> {
     stack::build_bins()?;
     process::run(
@@ -231,7 +283,8 @@ async fn run_blackbox(
     watch_slot: &mut Option<Service>,
     report: &mut Report,
 ) -> anyhow::Result<()> {
-    stack::start_dev_issuer(TEST_ISSUER_PORT)?;
+    let (_issuer, mut issuer_process) =
+        stack::start_dev_issuer(TEST_ISSUER_PORT, "test-issuer").await?;
     let watch = watch_slot.insert(stack::start_watch(
         TEST_API_PORT,
         &["--ignore-changes", "--concurrency", WATCH_CONCURRENCY],
@@ -242,26 +295,39 @@ async fn run_blackbox(
     stack::wait_for_api(watch, &api, Duration::from_secs(10 * 60)).await?;
     stack::warm_functions(watch, &api).await?;
 
-    let mut blackbox = Command::new("cargo");
-    blackbox
-        .current_dir(paths::repo_root())
-        .args([
-            "test",
-            "--no-fail-fast",
-            "-p",
-            "stratus-blackbox-tests",
-            "--",
-        ])
-        .args(["--test-threads", TEST_THREADS]);
-    stack::apply_env(&mut blackbox, env);
-    blackbox
-        .env("STRATUS_API_URL", &api)
-        .env("STRATUS_DEV_ISSUER_DIR", paths::issuer_dir())
-        .env("STRATUS_DEV_ISSUER_PORT", TEST_ISSUER_PORT.to_string());
+    let blackbox = |filter: &[&str], threads: &str| {
+        let mut command = Command::new("cargo");
+        command
+            .current_dir(paths::repo_root())
+            .args(["test", "--no-fail-fast", "-p", "stratus-blackbox-tests"])
+            .args(filter)
+            .args(["--", "--test-threads", threads]);
+        stack::apply_env(&mut command, env);
+        command
+            .env("STRATUS_API_URL", &api)
+            .env("STRATUS_DEV_ISSUER_DIR", paths::issuer_dir())
+            .env("STRATUS_DEV_ISSUER_PORT", TEST_ISSUER_PORT.to_string());
+        command
+    };
+    // The outage tests freeze DynamoDB Local and the issuer, which every other test needs:
+    // they run afterwards, alone and one at a time.
+    let mut shared = blackbox(&[], TEST_THREADS);
+    shared.args(["--skip", OUTAGE_TESTS]);
     report.record_tests(
         "black-box tests",
-        process::run_tests("black-box tests", &mut blackbox),
+        process::run_tests("black-box tests", &mut shared),
     );
+    let mut outage = blackbox(&["--test", "outage"], "1");
+    // Their timings are figures worth seeing in every run.
+    outage.arg("--nocapture");
+    outage
+        .env("STRATUS_DYNAMODB_PID", database.pid().to_string())
+        .env("STRATUS_DEV_ISSUER_PID", issuer_process.pid().to_string());
+    report.record_tests(
+        "black-box tests: dependencies down",
+        process::run_tests("black-box tests: dependencies down", &mut outage),
+    );
+    issuer_process.ensure_running()?;
     database.ensure_running()?;
     watch.ensure_running()?;
     Ok(())

@@ -1,8 +1,9 @@
 //! Decision latency of the routing host. Baseline: the same skill-based policy written
 //! natively in Rust (`native::skill_based`) on the same inputs.
 //!
-//! Needs the built-in plugins built first (the bench stops with this hint otherwise):
-//!   cargo build --manifest-path plugins/Cargo.toml --target wasm32-wasip2 --release
+//! Needs the built-in plugins built first (the bench stops with this hint otherwise); they are
+//! found wherever cargo put them:
+//!   cargo xtask policies
 //!   cargo bench -p stratus-routing --bench decision
 //!
 //! Rows: warm decision (fresh store + instantiate + call) for 10/100/1000 candidates, plugin
@@ -25,17 +26,12 @@ use stratus_routing::{
 const SKILLS: usize = 8;
 const CONFIG: &str = r#"{"steps":[{"afterSeconds":0,"requirements":[{"skill":"s0","minLevel":20},{"skill":"s1","minLevel":10}]}]}"#;
 
+#[path = "../../../plugins/locate.rs"]
+mod locate;
+
 fn skill_based_plugin() -> Option<Vec<u8>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../plugins/target/wasm32-wasip2/release/skill_based.wasm");
-    match std::fs::read(&path) {
-        Ok(bytes) => Some(bytes),
-        Err(e) => panic!(
-            "{}: {e}; build the plugins first: \
-             cargo build --manifest-path plugins/Cargo.toml --target wasm32-wasip2 --release",
-            path.display()
-        ),
-    }
+    let repo_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    Some(locate::built_policy(&repo_root, "skill_based"))
 }
 
 /// `n` candidates over an 8-skill table, levels and idle times from a fixed LCG.

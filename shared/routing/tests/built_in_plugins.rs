@@ -1,8 +1,8 @@
 //! The built-in policies (plugins/, built separately for wasm32-wasip2) through this host:
 //! accepted at upload (only allowed imports), loaded from their artifact, deciding as their
-//! README says. Build them first:
-//!   cargo build --manifest-path plugins/Cargo.toml --target wasm32-wasip2 --release
-//! (`cargo xtask test` does). A missing component fails the test: a skipped case proves nothing.
+//! README says. Build them first with `cargo xtask policies` (`cargo xtask test` does); they
+//! are found wherever cargo put them. A missing component fails the test: a skipped case
+//! proves nothing.
 
 mod fixtures;
 
@@ -11,18 +11,12 @@ use std::path::PathBuf;
 use fixtures::input;
 use stratus_routing::{CompiledPolicy, Decision, Limits, Policy, PolicyEngine};
 
-fn built(name: &str) -> Option<Vec<u8>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../plugins/target/wasm32-wasip2/release")
-        .join(format!("{name}.wasm"));
-    match std::fs::read(&path) {
-        Ok(bytes) => Some(bytes),
-        Err(e) => panic!(
-            "{}: {e}; build the plugins first (cargo xtask test does): \
-             cargo build --manifest-path plugins/Cargo.toml --target wasm32-wasip2 --release",
-            path.display()
-        ),
-    }
+#[path = "../../../plugins/locate.rs"]
+mod locate;
+
+fn built(name: &str) -> Vec<u8> {
+    let repo_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    locate::built_policy(&repo_root, name)
 }
 
 fn load(engine: &PolicyEngine, bytes: &[u8]) -> CompiledPolicy {
@@ -42,7 +36,8 @@ fn order(decision: &Decision) -> Vec<u32> {
 fn built_in_policies_run_in_the_host() {
     let engine = PolicyEngine::new(Limits::default()).expect("engine");
 
-    if let Some(bytes) = built("skill_based") {
+    {
+        let bytes = built("skill_based");
         let policy = load(&engine, &bytes);
         let config =
             r#"{"steps":[{"afterSeconds":0,"requirements":[{"skill":"english","minLevel":10}]}]}"#;
@@ -60,7 +55,8 @@ fn built_in_policies_run_in_the_host() {
         );
     }
 
-    if let Some(bytes) = built("classic") {
+    {
+        let bytes = built("classic");
         let policy = load(&engine, &bytes);
         let config = r#"{"strategy":"longest-idle"}"#;
         assert_eq!(policy.validate_config(config), Ok(()));
@@ -72,7 +68,8 @@ fn built_in_policies_run_in_the_host() {
         eprintln!("classic: fuel {} in {:?}", result.fuel_used, result.elapsed);
     }
 
-    if let Some(bytes) = built("time_of_day") {
+    {
+        let bytes = built("time_of_day");
         let policy = load(&engine, &bytes);
         // Friday 10:00 local: inside the window, longest idle decides.
         let config = r#"{"windows":[{"days":["fri"],"from":"08:00","to":"17:00","strategy":"longest-idle"}]}"#;
