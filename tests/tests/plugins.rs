@@ -183,6 +183,26 @@ async fn broken_uploads_are_refused_with_the_problem_named_and_nothing_stored() 
             "The plugin was rejected (startup-failed)",
         ),
         (
+            "many functions",
+            fixtures::shapes::many_functions(10_000),
+            400,
+            "The plugin was rejected (too-complex): too complex to compile: 10001 functions, \
+             the limit is 10000",
+        ),
+        (
+            "one huge function",
+            fixtures::shapes::huge_function(600 * 1024),
+            400,
+            "The plugin was rejected (too-complex): too complex to compile: 614",
+        ),
+        (
+            "deep nesting",
+            fixtures::shapes::deep_nesting(5_000),
+            400,
+            "The plugin was rejected (too-complex): too complex to compile: 2001 blocks nested \
+             in one function, the limit is 2000",
+        ),
+        (
             "oversized",
             vec![0u8; 4 * 1024 * 1024 + 1],
             413,

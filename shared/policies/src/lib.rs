@@ -37,12 +37,29 @@ pub const ENGINE_ID: &str = "wasmtime-48";
 static ENGINE: OnceLock<Result<PolicyEngine, String>> = OnceLock::new();
 static LOADED: OnceLock<Mutex<HashMap<String, CompiledPolicy>>> = OnceLock::new();
 
-/// The process's one engine, built on first use under the default limits.
+/// The process's one engine, built on first use under the default limits (the compile
+/// budget from `STRATUS_PLUGIN_COMPILE_BUDGET_MS` when set).
 fn engine() -> Result<&'static PolicyEngine, Error> {
     ENGINE
-        .get_or_init(|| PolicyEngine::new(Limits::default()).map_err(|e| e.to_string()))
+        .get_or_init(|| PolicyEngine::new(configured_limits()?).map_err(|e| e.to_string()))
         .as_ref()
         .map_err(|e| Error::Internal(format!("the routing engine did not start: {e}")))
+}
+
+fn configured_limits() -> Result<Limits, String> {
+    let mut limits = Limits::default();
+    if let Ok(value) = std::env::var("STRATUS_PLUGIN_COMPILE_BUDGET_MS") {
+        let ms: u64 = value
+            .trim()
+            .parse()
+            .ok()
+            .filter(|ms| *ms > 0)
+            .ok_or_else(|| {
+                format!("STRATUS_PLUGIN_COMPILE_BUDGET_MS must be a positive number, not {value:?}")
+            })?;
+        limits.compile.budget = std::time::Duration::from_millis(ms);
+    }
+    Ok(limits)
 }
 
 fn loaded() -> &'static Mutex<HashMap<String, CompiledPolicy>> {

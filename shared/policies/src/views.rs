@@ -16,6 +16,7 @@ pub struct LimitsView {
     pub max_table_elements: usize,
     pub max_wasm_stack_bytes: usize,
     pub max_reason_chars: usize,
+    pub max_wait_seconds: u32,
     pub max_candidates: usize,
 }
 
@@ -29,6 +30,7 @@ impl From<&Limits> for LimitsView {
             max_table_elements: l.max_table_elements,
             max_wasm_stack_bytes: l.max_wasm_stack,
             max_reason_chars: l.max_reason_chars,
+            max_wait_seconds: l.max_wait_seconds,
             max_candidates: MAX_CANDIDATES,
         }
     }
@@ -90,7 +92,12 @@ pub enum SimulatedDecision {
         simultaneous: bool,
     },
     #[serde(rename_all = "camelCase")]
-    Wait { recheck_seconds: u32 },
+    Wait {
+        recheck_seconds: u32,
+        /// What the plugin asked for when it was past `maxWaitSeconds` (then clamped).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        clamped_from: Option<u32>,
+    },
     #[serde(rename_all = "camelCase")]
     Overflow {
         reason: String,
@@ -142,6 +149,7 @@ impl Simulation {
             },
             Decision::Wait(seconds) => SimulatedDecision::Wait {
                 recheck_seconds: *seconds,
+                clamped_from: result.wait_clamped_from,
             },
             Decision::Overflow(overflow) => SimulatedDecision::Overflow {
                 reason: overflow.reason.clone(),

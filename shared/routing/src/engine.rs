@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::bindings::RoutingPolicy;
+use crate::complexity::CompileLimits;
 use crate::error::PluginError;
 use crate::policy::DecisionState;
 
@@ -40,6 +40,10 @@ pub struct Limits {
     pub max_tables_per_component: u32,
     /// Longest accepted `reason` (and overflow reason / target) in characters.
     pub max_reason_chars: usize,
+    /// Longest `wait(n)` honoured; a longer one is clamped to it (and the answer says so).
+    pub max_wait_seconds: u32,
+    /// What the compiler is given at upload, and for how long.
+    pub compile: CompileLimits,
 }
 
 impl Default for Limits {
@@ -57,6 +61,8 @@ impl Default for Limits {
             max_core_instances_per_component: 10,
             max_tables_per_component: 4,
             max_reason_chars: 200,
+            max_wait_seconds: 3600,
+            compile: CompileLimits::default(),
         }
     }
 }
@@ -110,7 +116,7 @@ impl PolicyEngine {
         let engine = Engine::new(&config).map_err(|e| PluginError::Invalid(format!("{e:#}")))?;
 
         let mut linker = Linker::new(&engine);
-        RoutingPolicy::add_to_linker::<DecisionState, HasSelf<DecisionState>>(&mut linker, |s| s)
+        crate::policy::define_host(&mut linker)
             .map_err(|e| PluginError::Invalid(format!("{e:#}")))?;
 
         let weak = engine.weak();

@@ -25,6 +25,20 @@ pub enum PluginError {
     WrongWorld { detail: String },
     #[error("exceeds the sandbox limits: {0}")]
     ExceedsLimits(String),
+    /// Refused before compiling: the code is larger or more deeply built than any routing
+    /// policy needs, and would cost the compiler too long.
+    #[error("too complex to compile: {value} {what}, the limit is {limit}")]
+    TooComplex {
+        what: String,
+        value: u64,
+        limit: u64,
+    },
+    /// The compiler did not finish within its budget.
+    #[error(
+        "compiling took longer than the budget of {budget_ms} ms; make the policy smaller \
+         or simpler"
+    )]
+    CompileTimeout { budget_ms: u64 },
     /// The trial instantiation at upload failed (a start-up that loops, traps, or grows
     /// past the limits).
     #[error("start-up failed: {0}")]
@@ -64,6 +78,8 @@ impl PluginError {
             Self::DisallowedImports(_) => "disallowed-imports",
             Self::WrongWorld { .. } => "wrong-world",
             Self::ExceedsLimits(_) => "exceeds-limits",
+            Self::TooComplex { .. } => "too-complex",
+            Self::CompileTimeout { .. } => "compile-timeout",
             Self::StartupFailed(_) => "startup-failed",
             Self::ArtifactTampered { .. } => "artifact-tampered",
             Self::ArtifactUnusable(_) => "artifact-unusable",
@@ -89,6 +105,8 @@ impl PluginError {
                 | Self::DisallowedImports(_)
                 | Self::WrongWorld { .. }
                 | Self::ExceedsLimits(_)
+                | Self::TooComplex { .. }
+                | Self::CompileTimeout { .. }
                 | Self::StartupFailed(_)
         )
     }

@@ -21,11 +21,13 @@
 //! upgrade `from_artifact` answers `ArtifactUnusable`, and the stored source must be compiled
 //! again.
 
+pub mod complexity;
 mod engine;
 mod error;
 pub mod native;
 mod policy;
 pub mod spec;
+pub mod text;
 
 /// Host bindings generated from the contract; the record types are the decision input and
 /// output, so nothing is converted on the hot path.
@@ -42,9 +44,10 @@ pub use bindings::stratus::routing::types::{
     Candidates, Context, Decision, LocalDate, Modality, Offer, Outcome, Overflow, SkillRequirement,
     Task, Weekday,
 };
+pub use complexity::{CodeShape, CompileLimits};
 pub use engine::{Limits, PolicyEngine};
 pub use error::{ConfigError, PluginError};
 pub use policy::{
     CompiledPolicy, DecisionInput, DecisionResult, HostStrings, Policy, UploadedPolicy,
-    ALLOWED_IMPORTS, WORLD,
+    ALLOWED_IMPORTS, HOST_CALL_FUEL, HOST_FUEL_PER_BYTE, MAX_ATTRIBUTE_KEY_BYTES, WORLD,
 };

@@ -6,14 +6,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::Component;
-use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Store, StoreContextMut, StoreLimits, StoreLimitsBuilder, Trap};
 
-use crate::bindings::stratus::routing::{host, types};
 use crate::bindings::RoutingPolicyPre;
+use crate::complexity;
 use crate::engine::{Limits, PolicyEngine};
 use crate::error::{ConfigError, PluginError};
 use crate::native;
+use crate::text::untrusted;
 use crate::{Candidates, Context, Decision, Outcome, Task};
 
 /// The world every policy must implement.
@@ -49,6 +50,9 @@ pub struct DecisionResult {
     pub outcome: Outcome,
     /// Set when the plugin failed and `outcome` is the fallback's.
     pub error: Option<PluginError>,
+    /// The `wait(n)` the plugin asked for when it was longer than the limit, which is what
+    /// `outcome` waits instead.
+    pub wait_clamped_from: Option<u32>,
     pub fuel_used: u64,
     pub elapsed: Duration,
 }
@@ -65,27 +69,83 @@ pub(crate) struct DecisionState {
     strings: Arc<HostStrings>,
 }
 
-impl types::Host for DecisionState {}
+/// What a host call costs in fuel: a look-up is work the policy makes the host do, and only
+/// fuel bounds it the same way on every machine. A call, plus a unit per byte copied in or out.
+pub const HOST_CALL_FUEL: u64 = 100;
+pub const HOST_FUEL_PER_BYTE: u64 = 1;
+/// Longer attribute keys are not looked up (none is that long); the answer is `none`.
+pub const MAX_ATTRIBUTE_KEY_BYTES: usize = 256;
 
-impl host::Host for DecisionState {
-    fn candidate_id(&mut self, index: u32) -> String {
-        self.strings
-            .candidate_ids
-            .get(index as usize)
-            .cloned()
-            .unwrap_or_default()
-    }
+/// The `host` interface, by hand rather than through the generated trait, because charging
+/// fuel needs the store, which the generated bindings do not hand to an import.
+/// An index out of range answers `""` (candidate-id) or `none` (the attributes).
+pub(crate) fn define_host(linker: &mut Linker<DecisionState>) -> wasmtime::Result<()> {
+    // Type-only interface; the component imports it as an (empty) instance.
+    linker.instance("stratus:routing/types@1.0.0")?;
+    let mut host = linker.instance("stratus:routing/host@1.0.0")?;
+    host.func_wrap(
+        "candidate-id",
+        |mut store: StoreContextMut<'_, DecisionState>, (index,): (u32,)| {
+            charge(&mut store, 0)?;
+            let id = store
+                .data()
+                .strings
+                .candidate_ids
+                .get(index as usize)
+                .cloned()
+                .unwrap_or_default();
+            charge(&mut store, id.len())?;
+            Ok((id,))
+        },
+    )?;
+    host.func_wrap(
+        "candidate-attribute",
+        |mut store: StoreContextMut<'_, DecisionState>, (index, key): (u32, String)| {
+            charge(&mut store, key.len())?;
+            let value = if key.len() > MAX_ATTRIBUTE_KEY_BYTES {
+                None
+            } else {
+                store
+                    .data()
+                    .strings
+                    .candidate_attributes
+                    .get(index as usize)
+                    .and_then(|attributes| attributes.get(&key))
+                    .cloned()
+            };
+            charge(&mut store, value.as_ref().map_or(0, String::len))?;
+            Ok((value,))
+        },
+    )?;
+    host.func_wrap(
+        "task-attribute",
+        |mut store: StoreContextMut<'_, DecisionState>, (key,): (String,)| {
+            charge(&mut store, key.len())?;
+            let value = if key.len() > MAX_ATTRIBUTE_KEY_BYTES {
+                None
+            } else {
+                store.data().strings.task_attributes.get(&key).cloned()
+            };
+            charge(&mut store, value.as_ref().map_or(0, String::len))?;
+            Ok((value,))
+        },
+    )?;
+    Ok(())
+}
 
-    fn candidate_attribute(&mut self, index: u32, key: String) -> Option<String> {
-        self.strings
-            .candidate_attributes
-            .get(index as usize)?
-            .get(&key)
-            .cloned()
-    }
-
-    fn task_attribute(&mut self, key: String) -> Option<String> {
-        self.strings.task_attributes.get(&key).cloned()
+/// Takes a host call's fuel; out of fuel is the same trap as running out in the guest.
+fn charge(store: &mut StoreContextMut<'_, DecisionState>, bytes: usize) -> wasmtime::Result<()> {
+    let Ok(left) = store.get_fuel() else {
+        // Metering is off (only to measure its overhead).
+        return Ok(());
+    };
+    let cost = HOST_CALL_FUEL.saturating_add((bytes as u64).saturating_mul(HOST_FUEL_PER_BYTE));
+    match left.checked_sub(cost) {
+        Some(rest) => store.set_fuel(rest),
+        None => {
+            store.set_fuel(0)?;
+            Err(Trap::OutOfFuel.into())
+        }
     }
 }
 
@@ -123,10 +183,8 @@ impl Policy {
                 PluginError::NotWasm
             });
         }
-        let artifact = engine
-            .engine
-            .precompile_component(bytes)
-            .map_err(|e| PluginError::Invalid(format!("{e:#}")))?;
+        complexity::check(bytes, &engine.limits.compile)?;
+        let artifact = precompile_within_budget(engine, bytes)?;
         let artifact_sha256 = sha256_hex(&artifact);
         let policy = CompiledPolicy::from_artifact(engine, &artifact, &artifact_sha256)?;
         // One trial instantiation under the limits: a start-up that loops, traps or needs more
@@ -142,6 +200,35 @@ impl Policy {
             artifact_sha256,
             policy,
         })
+    }
+}
+
+/// Compiles on a thread of its own and waits at most the budget. A compile that runs over is
+/// abandoned: the upload is answered at once and holds nothing the thread needs (the thread
+/// owns a copy of the bytes and a handle on the engine; wasmtime compiles on the calling
+/// thread only, so it blocks no other compile), and what it produces is dropped unseen.
+fn precompile_within_budget(engine: &PolicyEngine, bytes: &[u8]) -> Result<Vec<u8>, PluginError> {
+    let budget = engine.limits.compile.budget;
+    let (answer, answered) = std::sync::mpsc::sync_channel(1);
+    let compiler = engine.engine.clone();
+    let source = bytes.to_vec();
+    std::thread::Builder::new()
+        .name("routing-compile".into())
+        .spawn(move || {
+            let artifact = compiler
+                .precompile_component(&source)
+                .map_err(|e| wasmtime_message(&e));
+            let _ = answer.send(artifact);
+        })
+        .map_err(|e| PluginError::Invalid(format!("cannot start the compiler thread: {e}")))?;
+    match answered.recv_timeout(budget) {
+        Ok(artifact) => artifact.map_err(PluginError::Invalid),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(PluginError::CompileTimeout {
+            budget_ms: budget.as_millis() as u64,
+        }),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(PluginError::Invalid(
+            "the compiler stopped without an answer".into(),
+        )),
     }
 }
 
@@ -174,7 +261,7 @@ impl CompiledPolicy {
         // when this host compiled them, so they are that artifact, unmodified.
         let component =
             unsafe { Component::deserialize(&engine.engine, artifact) }.map_err(|e| {
-                let msg = format!("{e:#}");
+                let msg = wasmtime_message(&e);
                 if msg.contains("exceeds") {
                     PluginError::ExceedsLimits(msg)
                 } else {
@@ -194,7 +281,7 @@ impl CompiledPolicy {
         let disallowed: Vec<String> = imports
             .iter()
             .filter(|name| !ALLOWED_IMPORTS.contains(&name.as_str()))
-            .cloned()
+            .map(|name| untrusted(name, MAX_NAME_CHARS))
             .collect();
         if !disallowed.is_empty() {
             return Err(PluginError::DisallowedImports(disallowed));
@@ -205,10 +292,10 @@ impl CompiledPolicy {
                 .linker
                 .instantiate_pre(&component)
                 .map_err(|e| PluginError::WrongWorld {
-                    detail: format!("{e:#}"),
+                    detail: wasmtime_message(&e),
                 })?;
         let pre = RoutingPolicyPre::new(instance_pre).map_err(|e| PluginError::WrongWorld {
-            detail: format!("{e:#}"),
+            detail: wasmtime_message(&e),
         })?;
         Ok(Self {
             engine: engine.clone(),
@@ -303,7 +390,7 @@ impl CompiledPolicy {
                 budget: limits.fuel,
             };
         }
-        PluginError::Trap(chain)
+        PluginError::Trap(untrusted(&chain, MAX_MESSAGE_CHARS))
     }
 
     /// One decision in a fresh store. Never fails: a failing plugin yields the typed error and
@@ -327,15 +414,21 @@ impl CompiledPolicy {
         };
         drop(store);
         match checked {
-            Ok(outcome) => DecisionResult {
-                outcome,
-                error: None,
-                fuel_used,
-                elapsed: started.elapsed(),
-            },
+            Ok(mut outcome) => {
+                let wait_clamped_from =
+                    clamp_wait(&mut outcome, self.engine.limits.max_wait_seconds);
+                DecisionResult {
+                    outcome,
+                    error: None,
+                    wait_clamped_from,
+                    fuel_used,
+                    elapsed: started.elapsed(),
+                }
+            }
             Err(error) => DecisionResult {
                 outcome: native::longest_idle(&input.candidates),
                 error: Some(error),
+                wait_clamped_from: None,
                 fuel_used,
                 elapsed: started.elapsed(),
             },
@@ -351,22 +444,26 @@ impl CompiledPolicy {
             .and_then(|policy| policy.call_validate_config(&mut store, config));
         match called {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(reason)) => Err(ConfigError::Rejected(truncate(reason, 1000))),
+            Ok(Err(reason)) => Err(ConfigError::Rejected(untrusted(&reason, MAX_MESSAGE_CHARS))),
             Err(e) => Err(ConfigError::Plugin(self.classify(e, &store))),
         }
     }
 }
 
-fn truncate(mut s: String, max_chars: usize) -> String {
-    if let Some((at, _)) = s.char_indices().nth(max_chars) {
-        s.truncate(at);
-    }
-    s
+/// Longest message that quotes a plugin (its configuration verdict, a trap, a wasmtime
+/// error naming things inside the binary), and longest quoted name.
+const MAX_MESSAGE_CHARS: usize = 1000;
+const MAX_NAME_CHARS: usize = 200;
+
+/// A wasmtime error as text fit to show: it may quote names from the binary.
+fn wasmtime_message(error: &wasmtime::Error) -> String {
+    untrusted(&format!("{error:#}"), MAX_MESSAGE_CHARS)
 }
 
-/// Checks a plugin's answer against the candidates it was given.
+/// Checks a plugin's answer against the candidates it was given, and makes its text safe
+/// to show (see [`crate::text`]).
 fn validate_outcome(
-    outcome: Outcome,
+    mut outcome: Outcome,
     candidates: &Candidates,
     limits: &Limits,
 ) -> Result<Outcome, PluginError> {
@@ -413,7 +510,23 @@ fn validate_outcome(
             }
         }
     }
+    outcome.reason = untrusted(&outcome.reason, max);
+    if let Decision::Overflow(overflow) = &mut outcome.decision {
+        overflow.reason = untrusted(&overflow.reason, max);
+        overflow.target = overflow.target.as_deref().map(|t| untrusted(t, max));
+    }
     Ok(outcome)
+}
+
+/// A wait past the limit parks a task for longer than anyone would (a `u32` allows 136 years):
+/// it is shortened to the limit, and the original is returned for the record.
+fn clamp_wait(outcome: &mut Outcome, max_seconds: u32) -> Option<u32> {
+    match &mut outcome.decision {
+        Decision::Wait(seconds) if *seconds > max_seconds => {
+            Some(std::mem::replace(seconds, max_seconds))
+        }
+        _ => None,
+    }
 }
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {

@@ -438,3 +438,195 @@ fn tampered_artifact_is_refused_before_deserializing() {
             .is_ok()
     );
 }
+
+// --- what the compiler is given ---------------------------------------------------------
+
+fn too_complex(bytes: &[u8]) -> (String, u64) {
+    match rejection(bytes) {
+        PluginError::TooComplex { what, limit, .. } => (what, limit),
+        other => panic!("expected too-complex, got {other:?}"),
+    }
+}
+
+#[test]
+fn shapes_that_cost_the_compiler_most_are_refused_before_compiling() {
+    let limits = engine().limits().compile.clone();
+    assert_eq!(
+        too_complex(&shapes::many_functions(limits.max_functions)),
+        ("functions".into(), limits.max_functions.into())
+    );
+    assert_eq!(
+        too_complex(&shapes::huge_function(limits.max_function_body_bytes + 1)),
+        (
+            "bytes in one function body".into(),
+            limits.max_function_body_bytes.into()
+        )
+    );
+    assert_eq!(
+        too_complex(&shapes::many_locals(limits.max_locals_per_function + 1)),
+        (
+            "locals in one function".into(),
+            limits.max_locals_per_function.into()
+        )
+    );
+    assert_eq!(
+        too_complex(&shapes::deep_nesting(limits.max_nesting_depth + 1)),
+        (
+            "blocks nested in one function".into(),
+            limits.max_nesting_depth.into()
+        )
+    );
+    let message = rejection(&shapes::deep_nesting(limits.max_nesting_depth + 1)).to_string();
+    assert!(
+        message.contains(&format!("the limit is {}", limits.max_nesting_depth)),
+        "{message}"
+    );
+}
+
+#[test]
+fn shapes_just_inside_the_limits_compile() {
+    let limits = engine().limits().compile.clone();
+    // The module has a few functions of its own besides the generated ones.
+    for (shape, bytes) in [
+        (
+            "many functions",
+            shapes::many_functions(limits.max_functions - 10),
+        ),
+        (
+            "deep nesting",
+            shapes::deep_nesting(limits.max_nesting_depth),
+        ),
+        (
+            "many locals",
+            shapes::many_locals(limits.max_locals_per_function),
+        ),
+    ] {
+        let started = Instant::now();
+        if let Err(e) = Policy::compile(engine(), &bytes) {
+            panic!("{shape}: refused: {e}");
+        }
+        eprintln!("{shape}: compiled in {:?}", started.elapsed());
+    }
+}
+
+#[test]
+fn a_compile_over_its_budget_is_refused_and_abandoned() {
+    let mut limits = Limits::default();
+    limits.compile.budget = Duration::from_millis(1);
+    let hurried = PolicyEngine::new(limits).expect("engine");
+    let bytes = shapes::branchy(2_000);
+    match Policy::compile(&hurried, &bytes) {
+        Err(PluginError::CompileTimeout { budget_ms: 1 }) => {}
+        Err(other) => panic!("expected compile-timeout, got {other:?}"),
+        Ok(_) => panic!("a 2,000-branch function compiled within 1 ms"),
+    }
+}
+
+#[test]
+fn a_slow_compile_holds_up_no_other() {
+    let slow = shapes::branchy(20_000);
+    let small = componentize(&fixed_offer(&[0], "ok"));
+    let (done, finished) = std::sync::mpsc::channel();
+    let slow_done = done.clone();
+    let started = Instant::now();
+    let slow_thread = std::thread::spawn(move || {
+        let result = Policy::compile(engine(), &slow).map(|_| ());
+        let _ = slow_done.send("slow");
+        result
+    });
+    // The slow compile is under way; a small upload on the same engine goes straight through.
+    std::thread::sleep(Duration::from_millis(50));
+    let small_thread = std::thread::spawn(move || {
+        let result = Policy::compile(engine(), &small).map(|_| ());
+        let _ = done.send("small");
+        result
+    });
+    assert_eq!(finished.recv().expect("an answer"), "small");
+    small_thread.join().expect("small").expect("small accepted");
+    let slow_result = slow_thread.join().expect("slow");
+    eprintln!(
+        "20,000-branch function: {:?} after {:?}",
+        slow_result.as_ref().map_err(PluginError::code),
+        started.elapsed()
+    );
+}
+
+// --- text, waits and host calls -----------------------------------------------------------
+
+#[test]
+fn host_calls_are_charged_fuel() {
+    const CALLS: u32 = 1_000;
+    let calls = format!(
+        "(local $i i32)
+         (block $done (loop $l
+           (br_if $done (i32.ge_u (local.get $i) (i32.const {CALLS})))
+           (call $candidate_id (i32.const 0) (i32.const 3072))
+           (local.set $i (i32.add (local.get $i) (i32.const 1)))
+           (br $l)))
+         {}",
+        offer(1, 1)
+    );
+    let import = r#"(import "stratus:routing/host@1.0.0" "candidate-id" (func $candidate_id (param i32 i32)))"#;
+    let extra = format!("{import} {}", data(&[1], "x"));
+    let calling = compile(&module(1, &calls, &extra)).decide(&input());
+    let quiet = compile(&fixed_offer(&[1], "x")).decide(&input());
+    assert_eq!(calling.error, None);
+    // Each call costs the call fee plus the bytes of "agent-a".
+    let charged = u64::from(CALLS) * (stratus_routing::HOST_CALL_FUEL + 7);
+    assert!(
+        calling.fuel_used >= quiet.fuel_used + charged,
+        "{} calls used {} fuel, a policy without them {}",
+        CALLS,
+        calling.fuel_used,
+        quiet.fuel_used
+    );
+}
+
+#[test]
+fn attribute_keys_past_the_cap_are_not_looked_up() {
+    let key = "k".repeat(stratus_routing::MAX_ATTRIBUTE_KEY_BYTES + 1);
+    // task-attribute(key) -> option<string>: (ptr, len, return area); a `some` traps.
+    let body = format!(
+        "(call $task_attribute (i32.const {TEXT}) (i32.const {len}) (i32.const 3072))
+         (if (i32.load8_u (i32.const 3072)) (then unreachable))
+         {}",
+        offer(1, 0),
+        len = key.len()
+    );
+    let import = r#"(import "stratus:routing/host@1.0.0" "task-attribute" (func $task_attribute (param i32 i32 i32)))"#;
+    let extra = format!("{import} {}", data(&[0], &key));
+    let mut input = input();
+    let mut strings = (*input.strings).clone();
+    strings.task_attributes.insert(key.clone(), "v".into());
+    input.strings = std::sync::Arc::new(strings);
+    let result = compile(&module(1, &body, &extra)).decide(&input);
+    assert_eq!(result.error, None, "the over-long key was looked up");
+}
+
+#[test]
+fn control_characters_in_a_reason_do_not_leave_the_host() {
+    // "a\nb\x1b[31m": a forged log line and an ANSI colour.
+    let wat = module(1, &offer(1, 8), &data(&[1], "a\\0ab\\1b[31m"));
+    let result = compile(&wat).decide(&input());
+    assert_eq!(result.error, None);
+    assert_eq!(result.outcome.reason, "a\u{FFFD}b\u{FFFD}[31m");
+}
+
+#[test]
+fn a_wait_past_the_limit_is_clamped_and_says_so() {
+    let body = format!(
+        "(i32.store8 (i32.const {RET}) (i32.const 1))
+         (i32.store (i32.const {payload}) (i32.const -1))
+         (i32.store (i32.const {rp}) (i32.const {TEXT}))
+         (i32.store (i32.const {rl}) (i32.const 0))
+         (i32.const {RET})",
+        payload = RET + 4,
+        rp = RET + 24,
+        rl = RET + 28,
+    );
+    let result = compile(&module(1, &body, "")).decide(&input());
+    assert_eq!(result.error, None);
+    let max = engine().limits().max_wait_seconds;
+    assert!(matches!(result.outcome.decision, Decision::Wait(s) if s == max));
+    assert_eq!(result.wait_clamped_from, Some(u32::MAX));
+}
