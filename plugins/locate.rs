@@ -55,6 +55,23 @@ pub fn policy_dir(repo_root: &Path, target_dir: Option<&Path>) -> Result<PathBuf
     Ok(PathBuf::from(target).join(POLICY_TARGET).join("release"))
 }
 
+/// The JavaScript example policy as `cargo xtask test` built it (`STRATUS_JS_POLICY`, else
+/// `plugins/examples/js/policy.wasm`); panics with the command that builds it.
+#[allow(dead_code)]
+pub fn built_js_policy(repo_root: &Path) -> Vec<u8> {
+    let path = match std::env::var_os("STRATUS_JS_POLICY") {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => repo_root.join("plugins/examples/js/policy.wasm"),
+    };
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; build the JavaScript example first (cargo xtask test does): \
+             cd plugins/examples/js && npm ci && npm run build",
+            path.display()
+        )
+    })
+}
+
 /// The bytes of a built-in policy (`skill_based`, `time_of_day`, `classic`), from
 /// `STRATUS_POLICY_DIR` when set, else from where cargo says it built them. Panics with the
 /// command that builds them: for tests and benchmarks, where a missing build must fail.

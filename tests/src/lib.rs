@@ -84,6 +84,11 @@ pub fn built_in_plugin(file_stem: &str) -> Vec<u8> {
     )
 }
 
+/// The JavaScript example policy as `cargo xtask test` built it (jco, QuickJS).
+pub fn javascript_plugin() -> Vec<u8> {
+    locate::built_js_policy(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
+}
+
 pub fn user_path(o365_id: &str) -> String {
     format!("/api/public-api-next/user/{o365_id}")
 }

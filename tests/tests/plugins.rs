@@ -535,3 +535,112 @@ async fn a_failing_plugin_fails_only_its_decision_and_longest_idle_decides() {
         .await
         .assert_status(200);
 }
+
+#[tokio::test]
+async fn a_javascript_policy_runs_under_the_interpreted_profile() {
+    let stack = Stack::from_env();
+    let t = TestTenant::create(&stack).await;
+    let admin = t.admin_token();
+    let uploaded = stack
+        .upload_plugin(&admin, "js-threshold", javascript_plugin())
+        .await;
+    uploaded.assert_status(201);
+    assert_eq!(uploaded.body["profile"], "interpreted");
+    assert_eq!(uploaded.body["limits"]["fuel"], 60_000_000);
+    assert_eq!(uploaded.body["limits"]["maxCoreInstances"], 16);
+    assert_eq!(uploaded.body["limits"]["maxMemories"], 4);
+    let version = uploaded.body["version"].as_u64().expect("version") as u32;
+    let got = stack.get_plugin(&admin, "js-threshold", version).await.ok();
+    assert_eq!(got["profile"], "interpreted");
+
+    let check = stack
+        .validate_config(
+            &admin,
+            "js-threshold",
+            version,
+            json!({ "skill": "billing", "minLevel": 101 }),
+        )
+        .await
+        .ok();
+    assert_eq!(check["valid"], false);
+    assert!(
+        check["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("minLevel:"),
+        "{check}"
+    );
+
+    let simulation = stack
+        .simulate(
+            &admin,
+            "js-threshold",
+            version,
+            json!({
+                "configuration": { "skill": "billing", "minLevel": 50 },
+                "candidates": [
+                    { "agentId": "ana", "skills": { "billing": 90 }, "idleSeconds": 30 },
+                    { "agentId": "ben", "skills": { "billing": 60 }, "idleSeconds": 300 },
+                    { "agentId": "cy", "skills": { "billing": 20 }, "idleSeconds": 1000 }
+                ]
+            }),
+        )
+        .await
+        .ok();
+    assert_eq!(simulation["profile"], "interpreted");
+    assert_eq!(simulation["fellBack"], false, "{simulation}");
+    assert_eq!(order(&simulation), ["ben", "ana"]);
+}
+
+/// Whoever can write the table can replace an artifact and its digest, but cannot seal it:
+/// the host refuses it before deserializing, compiles the stored source again, decides as
+/// before, and writes a sealed artifact back.
+#[tokio::test]
+async fn an_artifact_rewritten_in_the_table_is_never_loaded() {
+    let stack = Stack::from_env();
+    let t = TestTenant::create(&stack).await;
+    let admin = t.admin_token();
+    let version = upload(&t, "classic", built_in_plugin("classic")).await;
+    let body = json!({
+        "configuration": { "strategy": "longest-idle" },
+        "candidates": [
+            { "agentId": "ana", "idleSeconds": 30 },
+            { "agentId": "ben", "idleSeconds": 300 }
+        ]
+    });
+
+    let store = stratus_store::Store::from_env().await.expect("store");
+    let tenant = stratus_domain::Guid::parse(&t.id).expect("tenant id");
+    let stored = store
+        .plugin_version(&tenant, "classic", version)
+        .await
+        .expect("read")
+        .expect("stored");
+    let forged = b"\0asm not a real artifact, and no key to seal it".to_vec();
+    let rewritten = stratus_store::PluginVersion {
+        artifact_sha256: sha256_hex(&forged),
+        artifact_size: forged.len() as u64,
+        artifact_seal: Some("00".repeat(32)),
+        ..stored.clone()
+    };
+    store
+        .replace_plugin_artifact(&tenant, &rewritten, &forged)
+        .await
+        .expect("rewrite the artifact");
+
+    let simulation = stack.simulate(&admin, "classic", version, body).await.ok();
+    assert_eq!(simulation["fellBack"], false, "{simulation}");
+    assert_eq!(order(&simulation), ["ben", "ana"]);
+
+    let repaired = store
+        .plugin_version(&tenant, "classic", version)
+        .await
+        .expect("read")
+        .expect("stored");
+    // Compiling is deterministic: the same artifact, under the same seal, is filed again.
+    assert_eq!(
+        repaired.artifact_sha256, stored.artifact_sha256,
+        "written back"
+    );
+    assert_eq!(repaired.artifact_seal, stored.artifact_seal);
+}

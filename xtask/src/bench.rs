@@ -78,7 +78,7 @@ pub async fn command(args: &[String]) -> anyhow::Result<()> {
         &auth,
         &operator_tenant,
         Some(RATE_LIMIT_MAX_DELAY_MS),
-    );
+    )?;
     env.push((
         "STRATUS_BENCH_RESULTS_DIR".into(),
         out_dir.display().to_string(),

@@ -38,7 +38,7 @@ pub async fn command() -> anyhow::Result<()> {
         }
     };
     // The rate-limit delay and RUST_LOG, when set, reach the functions through the environment.
-    let env = stack::function_env(DEV_DYNAMODB_PORT, &table, &auth, &operator_tenant, None);
+    let env = stack::function_env(DEV_DYNAMODB_PORT, &table, &auth, &operator_tenant, None)?;
     let mut watch = stack::start_watch(DEV_API_PORT, &[], &env, "dev-watch")?;
     let api = stack::api_url(DEV_API_PORT);
     stack::wait_for_api(&mut watch, &api, Duration::from_secs(15 * 60)).await?;

@@ -68,6 +68,53 @@ pub fn build(target_dir: Option<&Path>) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// Where the JavaScript example policy lives, and the variable that hands its built
+/// component to the tests.
+pub fn js_example_dir() -> PathBuf {
+    paths::repo_root()
+        .join("plugins")
+        .join("examples")
+        .join("js")
+}
+pub const JS_POLICY_VAR: &str = "STRATUS_JS_POLICY";
+
+/// Builds the JavaScript example (jco, QuickJS backend) and returns the component's path.
+/// The npm packages (jco and its QuickJS backend, exact versions from package-lock.json)
+/// are installed on first use, like DynamoDB Local.
+pub fn build_js_example() -> anyhow::Result<PathBuf> {
+    let dir = js_example_dir();
+    if !process::succeeds(Command::new("npm").arg("--version")) {
+        bail!(
+            "the JavaScript example policy is built with npm packages, but `npm` was not \
+             found: install Node.js 20 or later with npm (e.g. apt-get install npm), then rerun"
+        );
+    }
+    if !dir.join("node_modules").join(".bin").join("jco").exists() {
+        eprintln!(
+            "jco is missing: installing the example's npm packages into {}",
+            dir.display()
+        );
+        process::run(
+            "installing jco for the JavaScript example policy",
+            Command::new("npm")
+                .current_dir(&dir)
+                .args(["ci", "--no-audit", "--no-fund"]),
+        )?;
+    }
+    process::run(
+        "building the JavaScript example policy (jco, QuickJS)",
+        Command::new("npm").current_dir(&dir).args(["run", "build"]),
+    )?;
+    let component = dir.join("policy.wasm");
+    if !component.is_file() {
+        bail!(
+            "npm run build finished without writing {}",
+            component.display()
+        );
+    }
+    Ok(component)
+}
+
 /// `cargo xtask policies`: build them, print their directory.
 pub fn command() -> anyhow::Result<()> {
     let dir = build(None)?;

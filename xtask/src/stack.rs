@@ -119,8 +119,9 @@ pub fn function_env(
     auth: &Auth,
     operator_tenant: &str,
     rate_limit_max_delay_ms: Option<u64>,
-) -> Vec<(String, String)> {
+) -> anyhow::Result<Vec<(String, String)>> {
     let mut env = dynamodb_env(dynamodb_port, table);
+    env.push(("STRATUS_ARTIFACT_KEY".into(), local_artifact_key()?));
     env.push(("STRATUS_AUTH_ISSUER".into(), auth.issuer.clone()));
     env.push(("STRATUS_AUTH_AUDIENCE".into(), auth.audience.clone()));
     env.push(("STRATUS_AUTH_JWKS_URL".into(), auth.jwks_url.clone()));
@@ -128,7 +129,37 @@ pub fn function_env(
     if let Some(ms) = rate_limit_max_delay_ms {
         env.push(("STRATUS_RATE_LIMIT_MAX_DELAY_MS".into(), ms.to_string()));
     }
-    env
+    // The local stack runs debug builds on a developer's (or CI's) busy machine, where the
+    // JavaScript example takes 3–4 s to compile rather than AWS's 8 s budget's comfortable
+    // 2.5: give it room, unless the caller chose a budget.
+    if std::env::var_os("STRATUS_PLUGIN_COMPILE_BUDGET_MS").is_none() {
+        env.push(("STRATUS_PLUGIN_COMPILE_BUDGET_MS".into(), "20000".into()));
+    }
+    Ok(env)
+}
+
+/// The local stack's key for sealing plugin artifacts (AWS keeps it in Secrets Manager):
+/// `STRATUS_ARTIFACT_KEY` when set, else a random key generated once into
+/// `.stratus/artifact-key`, so artifacts stay loadable across restarts of the stack.
+fn local_artifact_key() -> anyhow::Result<String> {
+    if let Ok(key) = std::env::var("STRATUS_ARTIFACT_KEY") {
+        if !key.trim().is_empty() {
+            return Ok(key.trim().to_owned());
+        }
+    }
+    let path = paths::stratus_dir().join("artifact-key");
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        if !key.trim().is_empty() {
+            return Ok(key.trim().to_owned());
+        }
+    }
+    let key: String = (0..4)
+        .map(|_| uuid::Uuid::new_v4().simple().to_string())
+        .collect();
+    std::fs::create_dir_all(paths::stratus_dir())
+        .with_context(|| format!("creating {}", paths::stratus_dir().display()))?;
+    std::fs::write(&path, &key).with_context(|| format!("writing {}", path.display()))?;
+    Ok(key)
 }
 
 /// Sets `env` on `command` and drops AWS variables that would mix real credentials into

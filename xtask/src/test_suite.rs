@@ -128,7 +128,7 @@ pub async fn command() -> anyhow::Result<()> {
         &auth,
         &operator_tenant,
         Some(RATE_LIMIT_MAX_DELAY_MS),
-    );
+    )?;
 
     let mut database =
         match stack::start_dynamodb(&dynamodb, TEST_DYNAMODB_PORT, &table, "test-dynamodb").await {
@@ -169,7 +169,14 @@ pub async fn command() -> anyhow::Result<()> {
             policies::dir(None).unwrap_or_default()
         }
     };
-    let env = with_policy_dir(env, &policy_dir);
+    let mut env = with_policy_dir(env, &policy_dir);
+    let js_policy = policies::build_js_example().map(|path| {
+        env.push((
+            policies::JS_POLICY_VAR.to_owned(),
+            path.display().to_string(),
+        ));
+    });
+    report.record("build the JavaScript example policy (jco)", js_policy);
 
     let mut unit = Command::new("cargo");
     unit.current_dir(&root).args([
@@ -250,7 +257,11 @@ fn policies_under_another_target_dir() -> anyhow::Result<(TestCounts, bool)> {
             // is the one that step uses (one package alone unifies features differently and
             // would rebuild half the dependency tree).
             .args(["test", "--workspace", "--exclude", "stratus-blackbox-tests"])
-            .args(["--test", "built_in_plugins"])
+            .args([
+                "--test",
+                "built_in_plugins",
+                "built_in_policies_run_in_the_host",
+            ])
             .arg("--target-dir")
             .arg(paths::target_dir())
             .env("CARGO_TARGET_DIR", &elsewhere)

@@ -27,6 +27,8 @@ const DEFAULT_MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 /// Bounds one key-set fetch, connection included: a hung issuer costs a request at most this
 /// long, and with keys already cached only requests naming an unknown `kid` wait for it.
 const DEFAULT_JWKS_TIMEOUT: Duration = Duration::from_secs(3);
+/// Signing keys rotate; an hour bounds how long a removed one keeps working.
+const DEFAULT_MAX_KEY_AGE: Duration = Duration::from_secs(3600);
 
 /// Which tokens are accepted and where their signing keys come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +45,9 @@ pub struct AuthConfig {
     pub min_refetch_interval: Duration,
     /// Longest one JWKS fetch may take (`STRATUS_AUTH_JWKS_TIMEOUT_MS`).
     pub jwks_timeout: Duration,
+    /// How long a fetched key set is trusted before it is fetched again
+    /// (`STRATUS_AUTH_JWKS_MAX_AGE_SECS`): a key the issuer removed stops working within this.
+    pub max_key_age: Duration,
 }
 
 impl Default for AuthConfig {
@@ -54,6 +59,7 @@ impl Default for AuthConfig {
             leeway_secs: DEFAULT_LEEWAY_SECS,
             min_refetch_interval: DEFAULT_MIN_REFETCH_INTERVAL,
             jwks_timeout: DEFAULT_JWKS_TIMEOUT,
+            max_key_age: DEFAULT_MAX_KEY_AGE,
         }
     }
 }
@@ -71,11 +77,18 @@ impl AuthConfig {
             .filter(|ms| *ms > 0)
             .map(Duration::from_millis)
             .unwrap_or(defaults.jwks_timeout);
+        let max_key_age = std::env::var("STRATUS_AUTH_JWKS_MAX_AGE_SECS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|secs| *secs > 0)
+            .map(Duration::from_secs)
+            .unwrap_or(defaults.max_key_age);
         Self {
             issuer: env_or("STRATUS_AUTH_ISSUER", defaults.issuer),
             audience: env_or("STRATUS_AUTH_AUDIENCE", defaults.audience),
             jwks_url: env_or("STRATUS_AUTH_JWKS_URL", defaults.jwks_url),
             jwks_timeout,
+            max_key_age,
             ..defaults
         }
     }
@@ -154,6 +167,8 @@ struct KeyCache {
     generation: u64,
     /// When the last fetch attempt (successful or not) started; drives the rate limit.
     attempted_at: Option<Instant>,
+    /// When the current set was fetched; past `max_key_age` it is fetched again.
+    fetched_at: Option<Instant>,
 }
 
 /// What a caller needs from a refresh; lets tasks that queued behind a fetch see it done.
@@ -224,11 +239,30 @@ impl Authenticator {
             )));
         }
 
+        self.refresh_if_old().await;
         let claims = match header.kid.as_deref() {
             Some(kid) => self.verify_with_kid(token, kid).await?,
             None => self.verify_without_kid(token).await?,
         };
         self.principal_from_claims(claims)
+    }
+
+    /// A key set older than `max_key_age` is fetched again before it is used, so that keys
+    /// the issuer removed stop working. If the issuer cannot be reached the old set stays in
+    /// service (tried again at most once per `min_refetch_interval`): an outage of the issuer
+    /// must not lock everyone out.
+    async fn refresh_if_old(&self) {
+        let (generation, old) = {
+            let cache = self.inner.keys.read().await;
+            let old = cache
+                .fetched_at
+                .is_some_and(|at| at.elapsed() > self.inner.config.max_key_age);
+            (cache.generation, old)
+        };
+        if old {
+            // With keys cached, a failed refresh is not an error (see refresh_keys).
+            let _ = self.refresh_keys(Wanted::NewerThan(generation)).await;
+        }
     }
 
     async fn verify_with_kid(
@@ -378,6 +412,7 @@ impl Authenticator {
                 let mut cache = self.inner.keys.write().await;
                 cache.keys = keys;
                 cache.generation += 1;
+                cache.fetched_at = Some(Instant::now());
                 Ok(())
             }
             Err(message) => {

@@ -834,6 +834,42 @@ async fn a_hung_issuer_costs_at_most_the_jwks_timeout() {
 }
 
 #[tokio::test]
+async fn a_key_removed_by_the_issuer_stops_working_after_the_maximum_age() {
+    let server = JwksServer::start(&[key_a(), key_b()]).await;
+    let max_key_age = Duration::from_millis(200);
+    let authenticator = Authenticator::new(AuthConfig {
+        issuer: TEMPLATE.to_owned(),
+        audience: AUDIENCE.to_owned(),
+        jwks_url: server.url.clone(),
+        min_refetch_interval: Duration::from_millis(100),
+        max_key_age,
+        ..AuthConfig::default()
+    });
+    let by_b = sign(key_b(), &claims(TENANT));
+    auth(&authenticator, &by_b).await.expect("b is published");
+    server.serve_keys(&[key_a()]);
+    // Within the maximum age the cached set stands.
+    auth(&authenticator, &by_b).await.expect("cached");
+    assert_eq!(server.fetches(), 1);
+
+    tokio::time::sleep(max_key_age + Duration::from_millis(50)).await;
+    let message = invalid_message(auth(&authenticator, &by_b).await);
+    assert!(message.contains("unknown signing key id"), "{message}");
+    assert_eq!(server.fetches(), 2);
+    auth(&authenticator, &sign(key_a(), &claims(TENANT)))
+        .await
+        .expect("a is still published");
+
+    // Past the age with the issuer down, the old set stays in service.
+    tokio::time::sleep(max_key_age + Duration::from_millis(50)).await;
+    server.serve_raw(503, "");
+    auth(&authenticator, &sign(key_a(), &claims(TENANT)))
+        .await
+        .expect("kept while the issuer is down");
+    assert_eq!(server.fetches(), 3, "the refresh was attempted");
+}
+
+#[tokio::test]
 async fn error_messages_do_not_leak_the_token() {
     let server = JwksServer::start(&[key_a()]).await;
     let authenticator = server.authenticator(LONG);

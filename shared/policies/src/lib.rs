@@ -17,16 +17,17 @@ use serde_json::{json, Value};
 use stratus_app::{App, Incoming};
 use stratus_domain::{Error, Guid};
 use stratus_routing::spec::{self, CandidateSpec, MomentSpec, TaskSpec};
-use stratus_routing::{CompiledPolicy, ConfigError, Limits, PluginError, Policy, PolicyEngine};
-use stratus_store::{audit_record, PluginVersion};
+use stratus_routing::{
+    ArtifactKey, CompiledPolicy, ConfigError, Limits, PluginError, Policy, PolicyEngine, Profile,
+};
+use stratus_store::{
+    audit_record, PluginVersion, ARTIFACT_BLOB as ARTIFACT, SOURCE_BLOB as SOURCE,
+};
 
 pub use views::{
     ConfigCheck, LimitsView, PluginSummary, PluginVersionView, SimulatedDecision, Simulation,
 };
 
-/// Blob kinds stored per version.
-const SOURCE: &str = "SOURCE";
-const ARTIFACT: &str = "ARTIFACT";
 /// Simulation bodies carry candidate lists; larger than the default JSON cap.
 pub const MAX_SIMULATION_BODY_BYTES: usize = 1024 * 1024;
 const MAX_NAME_CHARS: usize = 63;
@@ -34,20 +35,52 @@ const POLICY_CACHE_LIMIT: usize = 64;
 /// What artifacts made here are compatible with; recorded with each version.
 pub const ENGINE_ID: &str = "wasmtime-48";
 
-static ENGINE: OnceLock<Result<PolicyEngine, String>> = OnceLock::new();
+static COMPILED_ENGINE: OnceLock<Result<PolicyEngine, String>> = OnceLock::new();
+static INTERPRETED_ENGINE: OnceLock<Result<PolicyEngine, String>> = OnceLock::new();
 static LOADED: OnceLock<Mutex<HashMap<String, CompiledPolicy>>> = OnceLock::new();
 
-/// The process's one engine, built on first use under the default limits (the compile
-/// budget from `STRATUS_PLUGIN_COMPILE_BUDGET_MS` when set).
-fn engine() -> Result<&'static PolicyEngine, Error> {
-    ENGINE
-        .get_or_init(|| PolicyEngine::new(configured_limits()?).map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(|e| Error::Internal(format!("the routing engine did not start: {e}")))
+/// The process's engine for a limits profile (one each: pooling settings are per engine, and
+/// an artifact loads only into the configuration that compiled it), built on first use (the
+/// compile budget from `STRATUS_PLUGIN_COMPILE_BUDGET_MS` when set).
+fn engine(profile: Profile) -> Result<&'static PolicyEngine, Error> {
+    let slot = match profile {
+        Profile::Compiled => &COMPILED_ENGINE,
+        Profile::Interpreted => &INTERPRETED_ENGINE,
+    };
+    slot.get_or_init(|| {
+        let engine = PolicyEngine::new(configured_limits(profile)?).map_err(|e| e.to_string())?;
+        Ok(engine.with_artifact_key(artifact_key()?))
+    })
+    .as_ref()
+    .map_err(|e| Error::Internal(format!("the routing engine did not start: {e}")))
 }
 
-fn configured_limits() -> Result<Limits, String> {
-    let mut limits = Limits::default();
+fn profile_of(version: &PluginVersion) -> Profile {
+    Profile::parse(&version.profile)
+}
+
+/// The key artifacts are sealed with: `STRATUS_ARTIFACT_KEY` (a secret of at least 32 bytes; a
+/// secret in AWS, a generated file in the local stack). Without it each process seals with a
+/// key of its own, so every other process compiles the stored source again.
+fn artifact_key() -> Result<ArtifactKey, String> {
+    static KEY: OnceLock<Result<ArtifactKey, String>> = OnceLock::new();
+    KEY.get_or_init(|| match std::env::var("STRATUS_ARTIFACT_KEY") {
+        Ok(hex) if !hex.trim().is_empty() => {
+            ArtifactKey::from_secret(&hex).map_err(|e| format!("STRATUS_ARTIFACT_KEY: {e}"))
+        }
+        _ => {
+            tracing::warn!(
+                "STRATUS_ARTIFACT_KEY is not set: artifacts are sealed with a key of this \
+                 process only, and other processes will compile them again"
+            );
+            Ok(ArtifactKey::random())
+        }
+    })
+    .clone()
+}
+
+fn configured_limits(profile: Profile) -> Result<Limits, String> {
+    let mut limits = profile.limits();
     if let Ok(value) = std::env::var("STRATUS_PLUGIN_COMPILE_BUDGET_MS") {
         let ms: u64 = value
             .trim()
@@ -130,8 +163,9 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// A version's loaded policy: from this process's cache, else from the stored artifact
-/// (hash-checked), else — when the artifact was made by another host version — compiled
-/// again from the stored source.
+/// (its seal checked), else — when the artifact was made by another host version, sealed
+/// under another key, or tampered with — compiled again from the stored source and written
+/// back, so that the next cold load need not compile it.
 async fn load(app: &App, tenant: &Guid, version: &PluginVersion) -> Result<CompiledPolicy, Error> {
     if let Some(policy) = loaded()
         .lock()
@@ -140,7 +174,7 @@ async fn load(app: &App, tenant: &Guid, version: &PluginVersion) -> Result<Compi
     {
         return Ok(policy);
     }
-    let engine = engine()?;
+    let engine = engine(profile_of(version))?;
     let store = app.store();
     let artifact = store
         .plugin_blob(
@@ -151,34 +185,15 @@ async fn load(app: &App, tenant: &Guid, version: &PluginVersion) -> Result<Compi
             &version.artifact_sha256,
         )
         .await?;
-    let sha = version.artifact_sha256.clone();
+    let seal = version.artifact_seal.clone().unwrap_or_default();
     let from_artifact =
-        blocking(move || CompiledPolicy::from_artifact(engine, &artifact, &sha)).await?;
-    let policy = match from_artifact {
-        Ok(policy) => policy,
-        Err(PluginError::ArtifactUnusable(why)) => {
-            tracing::warn!(%why, plugin = %version.name, version = version.version,
-                "stored artifact unusable by this host; compiling the source again");
-            let source = store
-                .plugin_blob(
-                    tenant,
-                    &version.name,
-                    version.version,
-                    SOURCE,
-                    &version.source_sha256,
-                )
-                .await?;
-            let compiled = blocking(move || Policy::compile(engine, &source))
-                .await?
-                .map_err(|e| Error::Internal(format!("recompiling a stored plugin: {e}")))?;
-            // The store does not hash; the compiler just did.
-            if compiled.source_sha256 != version.source_sha256 {
-                return Err(Error::Internal(format!(
-                    "plugin {} v{}: stored source hashes to {}, expected {}",
-                    version.name, version.version, compiled.source_sha256, version.source_sha256
-                )));
-            }
-            compiled.policy
+        blocking(move || CompiledPolicy::from_artifact(engine, &artifact, &seal)).await?;
+    let (sha, policy) = match from_artifact {
+        Ok(policy) => (version.artifact_sha256.clone(), policy),
+        Err(why @ (PluginError::ArtifactUnusable(_) | PluginError::ArtifactTampered { .. })) => {
+            tracing::warn!(code = why.code(), %why, plugin = %version.name, version = version.version,
+                "stored artifact not loadable; compiling the source again");
+            recompile(app, tenant, version, engine).await?
         }
         Err(other) => {
             return Err(Error::Internal(format!(
@@ -187,8 +202,53 @@ async fn load(app: &App, tenant: &Guid, version: &PluginVersion) -> Result<Compi
             )))
         }
     };
-    remember(&version.artifact_sha256, &policy);
+    remember(&sha, &policy);
     Ok(policy)
+}
+
+/// Compiles a version's stored source again and files the new artifact for later loads.
+async fn recompile(
+    app: &App,
+    tenant: &Guid,
+    version: &PluginVersion,
+    engine: &'static PolicyEngine,
+) -> Result<(String, CompiledPolicy), Error> {
+    let store = app.store();
+    let source = store
+        .plugin_blob(
+            tenant,
+            &version.name,
+            version.version,
+            SOURCE,
+            &version.source_sha256,
+        )
+        .await?;
+    let compiled = blocking(move || Policy::compile(engine, &source))
+        .await?
+        .map_err(|e| Error::Internal(format!("recompiling a stored plugin: {e}")))?;
+    // The store does not hash; the compiler just did.
+    if compiled.source_sha256 != version.source_sha256 {
+        return Err(Error::Internal(format!(
+            "plugin {} v{}: stored source hashes to {}, expected {}",
+            version.name, version.version, compiled.source_sha256, version.source_sha256
+        )));
+    }
+    let refreshed = PluginVersion {
+        artifact_sha256: compiled.artifact_sha256.clone(),
+        artifact_size: compiled.artifact.len() as u64,
+        artifact_seal: Some(compiled.artifact_seal.clone()),
+        engine: ENGINE_ID.to_owned(),
+        ..version.clone()
+    };
+    // A failed write-back costs a later cold load this compile again, nothing more.
+    if let Err(error) = store
+        .replace_plugin_artifact(tenant, &refreshed, &compiled.artifact)
+        .await
+    {
+        tracing::warn!(%error, plugin = %version.name, version = version.version,
+            "writing the recompiled artifact back failed");
+    }
+    Ok((compiled.artifact_sha256, compiled.policy))
 }
 
 /// The version named by the path, or 404.
@@ -216,7 +276,8 @@ pub async fn upload_version(app: &App, incoming: Incoming) -> Result<PluginVersi
                 .into(),
         ));
     }
-    let engine = engine()?;
+    let profile = Profile::of(&bytes);
+    let engine = engine(profile)?;
     let started = Instant::now();
     let (bytes, compiled) = blocking(move || {
         let compiled = Policy::compile(engine, &bytes);
@@ -246,12 +307,14 @@ pub async fn upload_version(app: &App, incoming: Incoming) -> Result<PluginVersi
             source_size: bytes.len() as u64,
             artifact_sha256: compiled.artifact_sha256.clone(),
             artifact_size: compiled.artifact.len() as u64,
+            artifact_seal: Some(compiled.artifact_seal.clone()),
             engine: ENGINE_ID.to_owned(),
             imports: compiled.policy.imports().to_vec(),
             exports: compiled.policy.exports().to_vec(),
             uploaded_at: String::new(),
             uploaded_by: admin.actor.clone(),
             assignments: 0,
+            profile: profile.as_str().to_owned(),
         };
         let audit = audit_record(
             &admin.tenant_id,
@@ -284,9 +347,9 @@ pub async fn upload_version(app: &App, incoming: Incoming) -> Result<PluginVersi
 /// `GET /api/admin/plugins`: every plugin with its versions.
 pub async fn list(app: &App, incoming: Incoming) -> Result<Vec<PluginSummary>, Error> {
     let (admin, _) = app.tenant_admin(&incoming).await?;
-    let limits = Limits::default();
     let mut plugins: Vec<PluginSummary> = Vec::new();
     for version in app.store().plugin_versions(&admin.tenant_id).await? {
+        let limits = profile_of(&version).limits();
         let view = PluginVersionView::new(version, &limits);
         match plugins.last_mut() {
             Some(last) if last.name == view.stored.name => last.versions.push(view),
@@ -303,7 +366,8 @@ pub async fn list(app: &App, incoming: Incoming) -> Result<Vec<PluginSummary>, E
 pub async fn get_version(app: &App, incoming: Incoming) -> Result<PluginVersionView, Error> {
     let (admin, _) = app.tenant_admin(&incoming).await?;
     let version = addressed_version(app, &admin.tenant_id, &incoming).await?;
-    Ok(PluginVersionView::new(version, &Limits::default()))
+    let limits = profile_of(&version).limits();
+    Ok(PluginVersionView::new(version, &limits))
 }
 
 /// `DELETE /api/admin/plugins/{pluginName}/versions/{version}`: only while no service uses it.

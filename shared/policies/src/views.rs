@@ -18,6 +18,8 @@ pub struct LimitsView {
     pub max_reason_chars: usize,
     pub max_wait_seconds: u32,
     pub max_candidates: usize,
+    pub max_core_instances: u32,
+    pub max_memories: u32,
 }
 
 impl From<&Limits> for LimitsView {
@@ -32,6 +34,8 @@ impl From<&Limits> for LimitsView {
             max_reason_chars: l.max_reason_chars,
             max_wait_seconds: l.max_wait_seconds,
             max_candidates: MAX_CANDIDATES,
+            max_core_instances: l.max_core_instances_per_component,
+            max_memories: l.max_memories_per_component,
         }
     }
 }
@@ -117,6 +121,8 @@ pub struct PluginFailure {
 pub struct Simulation {
     pub plugin: String,
     pub version: u32,
+    /// The limits profile the version runs under (`limits` states its numbers).
+    pub profile: String,
     pub decision: SimulatedDecision,
     pub reason: String,
     /// The plugin failed: `decision` is the fallback's (longest idle).
@@ -159,6 +165,7 @@ impl Simulation {
         Simulation {
             plugin: version.name.clone(),
             version: version.version,
+            profile: version.profile.clone(),
             decision,
             reason: result.outcome.reason.clone(),
             fell_back: result.fell_back(),

@@ -20,7 +20,8 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, BenchmarkId, Criterion};
 use stratus_routing::{
-    native, CompiledPolicy, DecisionInput, Limits, Policy, PolicyEngine, SkillRequirement,
+    native, ArtifactKey, CompiledPolicy, DecisionInput, Limits, Policy, PolicyEngine, Profile,
+    SkillRequirement,
 };
 
 const SKILLS: usize = 8;
@@ -114,6 +115,9 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
 
+    javascript(c);
+    large_data(c, &engine);
+
     // Fresh store + instantiate + a call that only writes a constant answer.
     let trivial = Policy::compile(
         &engine,
@@ -133,7 +137,7 @@ fn bench(c: &mut Criterion) {
                 let policy = CompiledPolicy::from_artifact(
                     &engine,
                     &uploaded.artifact,
-                    &uploaded.artifact_sha256,
+                    &uploaded.artifact_seal,
                 )
                 .expect("loads");
                 policy.decide(&input)
@@ -149,6 +153,80 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// The JavaScript example (jco, QuickJS) under the interpreted profile, next to the rows above:
+/// its policy (longest idle above a skill threshold) is simpler than skill-based, so the
+/// comparison shows what the interpreter costs, not what the policy does.
+fn javascript(c: &mut Criterion) {
+    let repo_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let bytes = locate::built_js_policy(&repo_root);
+    let engine = PolicyEngine::new(Profile::Interpreted.limits()).expect("engine");
+    let started = std::time::Instant::now();
+    let uploaded = Policy::compile(&engine, &bytes).expect("javascript accepted");
+    eprintln!(
+        "javascript: component {} bytes, artifact {} bytes, compiled in {:?}",
+        bytes.len(),
+        uploaded.artifact.len(),
+        started.elapsed()
+    );
+    let mut group = c.benchmark_group("javascript");
+    for n in [10u32, 100, 1000] {
+        let mut input = input(n);
+        input.context.config = r#"{"skill":"s0","minLevel":20}"#.into();
+        let first = uploaded.policy.decide(&input);
+        assert_eq!(first.error, None, "javascript decided");
+        eprintln!("javascript: {n} candidates, fuel {}", first.fuel_used);
+        group.bench_with_input(BenchmarkId::new("plugin", n), &input, |b, input| {
+            b.iter(|| uploaded.policy.decide(input))
+        });
+    }
+    let mut input = input(100);
+    input.context.config = r#"{"skill":"s0","minLevel":20}"#.into();
+    group.sample_size(20);
+    group.bench_function("first_decision_from_artifact_100", |b| {
+        b.iter(|| {
+            CompiledPolicy::from_artifact(&engine, &uploaded.artifact, &uploaded.artifact_seal)
+                .expect("loads")
+                .decide(&input)
+        })
+    });
+    group.finish();
+}
+
+/// A policy whose memory starts with 4 MiB of data: what its first decision costs (cold load
+/// of a large artifact) and what its next ones cost (copy-on-write memory images: a fresh
+/// instance maps the initial memory instead of copying it, so it should cost what a small
+/// policy's does).
+fn large_data(c: &mut Criterion, engine: &PolicyEngine) {
+    let data = "a".repeat(4 << 20);
+    let wat = fixtures::module(
+        80,
+        &fixtures::offer(1, 1),
+        &format!(
+            r#"{} (data (i32.const 65536) "{data}")"#,
+            fixtures::data(&[0], "x")
+        ),
+    );
+    let bytes = fixtures::componentize(&wat);
+    let uploaded = Policy::compile(engine, &bytes).expect("accepted");
+    eprintln!(
+        "4 MiB data: component {} bytes, artifact {} bytes",
+        bytes.len(),
+        uploaded.artifact.len()
+    );
+    let input = input(100);
+    let mut group = c.benchmark_group("large_data_4mib");
+    group.sample_size(20);
+    group.bench_function("first_decision_from_artifact", |b| {
+        b.iter(|| {
+            CompiledPolicy::from_artifact(engine, &uploaded.artifact, &uploaded.artifact_seal)
+                .expect("loads")
+                .decide(&input)
+        })
+    });
+    group.bench_function("decide", |b| b.iter(|| uploaded.policy.decide(&input)));
+    group.finish();
+}
+
 /// Set in a child process: the artifact to meet for the first time.
 const CHILD_ARTIFACT: &str = "STRATUS_BENCH_FIRST_DECISION_ARTIFACT";
 const NEW_PROCESS_SAMPLES: usize = 30;
@@ -157,13 +235,17 @@ const NEW_PROCESS_SAMPLES: usize = 30;
 /// `<engine µs> <load+decide µs>`.
 fn first_decision_in_this_process(artifact_path: &str) {
     let started = std::time::Instant::now();
-    let engine = PolicyEngine::new(Limits::default()).expect("engine");
+    let key = std::env::var("STRATUS_BENCH_ARTIFACT_KEY").expect("key");
+    let key = ArtifactKey::from_secret(&key).expect("key");
+    let engine = PolicyEngine::new(Limits::default())
+        .expect("engine")
+        .with_artifact_key(key);
     let engine_ready = started.elapsed();
     let artifact = std::fs::read(artifact_path).expect("artifact");
-    let sha = std::env::var("STRATUS_BENCH_ARTIFACT_SHA256").expect("sha");
+    let seal = std::env::var("STRATUS_BENCH_ARTIFACT_SEAL").expect("seal");
     let input = input(100);
     let loading = std::time::Instant::now();
-    let policy = CompiledPolicy::from_artifact(&engine, &artifact, &sha).expect("loads");
+    let policy = CompiledPolicy::from_artifact(&engine, &artifact, &seal).expect("loads");
     let result = policy.decide(&input);
     let decided = loading.elapsed();
     assert_eq!(result.error, None);
@@ -187,7 +269,8 @@ fn first_decision_in_new_processes() {
     for _ in 0..NEW_PROCESS_SAMPLES {
         let out = std::process::Command::new(&exe)
             .env(CHILD_ARTIFACT, &path)
-            .env("STRATUS_BENCH_ARTIFACT_SHA256", &uploaded.artifact_sha256)
+            .env("STRATUS_BENCH_ARTIFACT_KEY", engine.artifact_key().secret())
+            .env("STRATUS_BENCH_ARTIFACT_SEAL", &uploaded.artifact_seal)
             .output()
             .expect("child runs");
         assert!(out.status.success(), "child failed: {out:?}");

@@ -9,6 +9,14 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use crate::complexity::CompileLimits;
 use crate::error::PluginError;
 use crate::policy::DecisionState;
+use crate::seal::ArtifactKey;
+
+/// Interpreted profile: instructions and milliseconds per decision (measured; see the guide).
+/// The JavaScript example needs 0.5 M fuel for 10 candidates, 1.6 M for 100 and 14.8 M for
+/// 1,000 (2.5 ms in a release build on the development machine): four times that, and a
+/// deadline that leaves a slow Lambda share the same margin.
+const INTERPRETED_FUEL: u64 = 60_000_000;
+const INTERPRETED_DEADLINE_MS: u64 = 100;
 
 /// Per slot: a small policy's whole working set (stack, data, a little heap).
 const KEEP_RESIDENT_BYTES: usize = 256 << 10;
@@ -36,6 +44,8 @@ pub struct Limits {
     pub max_concurrent_instances: u32,
     /// Core instances a component may contain.
     pub max_core_instances_per_component: u32,
+    /// Linear memories a component may contain.
+    pub max_memories_per_component: u32,
     /// Tables a component may contain.
     pub max_tables_per_component: u32,
     /// Longest accepted `reason` (and overflow reason / target) in characters.
@@ -59,6 +69,7 @@ impl Default for Limits {
             max_wasm_stack: 512 << 10,
             max_concurrent_instances: 100,
             max_core_instances_per_component: 10,
+            max_memories_per_component: 1,
             max_tables_per_component: 4,
             max_reason_chars: 200,
             max_wait_seconds: 3600,
@@ -67,7 +78,75 @@ impl Default for Limits {
     }
 }
 
+/// Which limits a policy runs under, chosen at upload from what the component is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// Code compiled to WebAssembly (Rust, C, …): one core module, one memory.
+    Compiled,
+    /// A language runtime compiled to WebAssembly that interprets the policy (JavaScript
+    /// through jco's QuickJS engine): several core modules and memories, and an interpreter's
+    /// appetite for instructions.
+    Interpreted,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 2] = [Profile::Compiled, Profile::Interpreted];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Compiled => "compiled",
+            Profile::Interpreted => "interpreted",
+        }
+    }
+
+    /// The stored name back; anything else (versions stored before profiles existed) is
+    /// `Compiled`, which is what they were uploaded under.
+    pub fn parse(name: &str) -> Profile {
+        match name {
+            "interpreted" => Profile::Interpreted,
+            _ => Profile::Compiled,
+        }
+    }
+
+    /// A component with more than one core module carries a runtime of its own (compiled
+    /// code links into one module); such a component gets the interpreted profile.
+    pub fn of(component: &[u8]) -> Profile {
+        let modules = wasmparser::Parser::new(0)
+            .parse_all(component)
+            .filter(|payload| matches!(payload, Ok(wasmparser::Payload::ModuleSection { .. })))
+            .count();
+        if modules > 1 {
+            Profile::Interpreted
+        } else {
+            Profile::Compiled
+        }
+    }
+
+    /// The limits of this profile.
+    pub fn limits(self) -> Limits {
+        match self {
+            Profile::Compiled => Limits::default(),
+            Profile::Interpreted => Limits::interpreted(),
+        }
+    }
+}
+
 impl Limits {
+    /// The interpreted profile (see [`Profile::Interpreted`]), from measuring the JavaScript
+    /// example policy (plugins/examples/js) at 1,000 candidates; see the guide.
+    pub fn interpreted() -> Self {
+        Self {
+            fuel: INTERPRETED_FUEL,
+            deadline_ticks: INTERPRETED_DEADLINE_MS,
+            max_memory_bytes: 32 << 20,
+            max_concurrent_instances: 50,
+            max_core_instances_per_component: 16,
+            max_memories_per_component: 4,
+            max_tables_per_component: 8,
+            ..Self::default()
+        }
+    }
+
     /// The deadline in wall-clock terms (the epoch granularity makes it approximate).
     pub fn deadline(&self) -> Duration {
         self.epoch_tick * u32::try_from(self.deadline_ticks).unwrap_or(u32::MAX)
@@ -80,6 +159,7 @@ pub struct PolicyEngine {
     pub(crate) engine: Engine,
     pub(crate) linker: Arc<Linker<DecisionState>>,
     pub(crate) limits: Arc<Limits>,
+    pub(crate) artifact_key: ArtifactKey,
 }
 
 impl PolicyEngine {
@@ -91,9 +171,8 @@ impl PolicyEngine {
         pool.total_component_instances(instances)
             .total_core_instances(instances * limits.max_core_instances_per_component)
             .max_core_instances_per_component(limits.max_core_instances_per_component)
-            // One linear memory per policy: the guest's own (no WASI adapter).
-            .max_memories_per_component(1)
-            .total_memories(instances)
+            .max_memories_per_component(limits.max_memories_per_component)
+            .total_memories(instances * limits.max_memories_per_component)
             .max_tables_per_component(limits.max_tables_per_component)
             .total_tables(instances * limits.max_tables_per_component)
             .table_elements(limits.max_table_elements)
@@ -136,7 +215,19 @@ impl PolicyEngine {
             engine,
             linker: Arc::new(linker),
             limits: Arc::new(limits),
+            artifact_key: ArtifactKey::random(),
         })
+    }
+
+    /// Seals and checks artifacts with `key` (from configuration) instead of the random key
+    /// a new engine has, whose seals no other process can check.
+    pub fn with_artifact_key(mut self, key: ArtifactKey) -> Self {
+        self.artifact_key = key;
+        self
+    }
+
+    pub fn artifact_key(&self) -> &ArtifactKey {
+        &self.artifact_key
     }
 
     pub fn limits(&self) -> &Limits {

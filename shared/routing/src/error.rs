@@ -19,7 +19,13 @@ pub enum PluginError {
     CoreModule,
     #[error("invalid component: {0}")]
     Invalid(String),
-    #[error("imports outside the allow-list: {}", .0.join(", "))]
+    #[error(
+        "imports outside the allow-list: {}. A policy may import only stratus:routing/host and \
+         stratus:routing/types (no WASI): from Rust, build with no_std for wasm32-wasip2 (see \
+         the guide); from JavaScript with jco, add --backend-qjs-stub-wasi (QuickJS backend) \
+         or --disable all (SpiderMonkey backend)",
+        .0.join(", ")
+    )]
     DisallowedImports(Vec<String>),
     #[error("does not implement world {world}: {detail}", world = crate::WORLD)]
     WrongWorld { detail: String },
@@ -45,7 +51,7 @@ pub enum PluginError {
     StartupFailed(Box<PluginError>),
 
     // --- load ---
-    #[error("precompiled artifact sha256 is {actual}, expected {expected}: refusing to load it")]
+    #[error("precompiled artifact's seal is {actual}, expected {expected}: refusing to load it")]
     ArtifactTampered { expected: String, actual: String },
     #[error("precompiled artifact is unusable by this host: {0}")]
     ArtifactUnusable(String),

@@ -2,8 +2,8 @@
 //! `stratus:routing@1.0.0` world in `plugins/wit`) under a hostile-proof sandbox. It owns the
 //! one per-process wasmtime [`PolicyEngine`] (component model, pooling allocator, fuel, epoch
 //! deadline ticking every millisecond), upload-time validation and precompilation
-//! ([`Policy::compile`]), loading a precompiled artifact only after checking its sha256
-//! ([`CompiledPolicy::from_artifact`]), and one decision per fresh `Store`
+//! ([`Policy::compile`]), loading a precompiled artifact only after checking its seal, an
+//! HMAC under a key from configuration ([`CompiledPolicy::from_artifact`]), and one decision per fresh `Store`
 //! ([`CompiledPolicy::decide`]) whose failures — traps, fuel, deadline, memory, invalid
 //! output — fail only that decision and fall back to longest idle. It also holds the native
 //! Rust strategies: longest idle (the fallback) and skill-based (the benchmark baseline).
@@ -13,8 +13,8 @@
 //! ```text
 //! let engine = PolicyEngine::new(Limits::default())?;           // once per process
 //! let up = Policy::compile(&engine, &uploaded_bytes)?;           // upload: 4xx on Err
-//! store(up.source_sha256, bytes, up.artifact_sha256, up.artifact);
-//! let policy = CompiledPolicy::from_artifact(&engine, &artifact, &artifact_sha256)?; // cache it
+//! store(up.source_sha256, bytes, up.artifact_sha256, up.artifact, up.artifact_seal);
+//! let policy = CompiledPolicy::from_artifact(&engine, &artifact, &artifact_seal)?; // cache it
 //! let result = policy.decide(&input);  // never fails: result.error + fallback outcome
 //! ```
 //! Artifacts are specific to this wasmtime version and engine configuration: after an
@@ -26,6 +26,7 @@ mod engine;
 mod error;
 pub mod native;
 mod policy;
+mod seal;
 pub mod spec;
 pub mod text;
 
@@ -45,9 +46,10 @@ pub use bindings::stratus::routing::types::{
     Task, Weekday,
 };
 pub use complexity::{CodeShape, CompileLimits};
-pub use engine::{Limits, PolicyEngine};
+pub use engine::{Limits, PolicyEngine, Profile};
 pub use error::{ConfigError, PluginError};
 pub use policy::{
     CompiledPolicy, DecisionInput, DecisionResult, HostStrings, Policy, UploadedPolicy,
     ALLOWED_IMPORTS, HOST_CALL_FUEL, HOST_FUEL_PER_BYTE, MAX_ATTRIBUTE_KEY_BYTES, WORLD,
 };
+pub use seal::ArtifactKey;

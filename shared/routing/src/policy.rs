@@ -158,6 +158,8 @@ pub struct UploadedPolicy {
     pub source_sha256: String,
     pub artifact: Vec<u8>,
     pub artifact_sha256: String,
+    /// The engine key's HMAC of `artifact`: what loading it checks.
+    pub artifact_seal: String,
     pub policy: CompiledPolicy,
 }
 
@@ -186,7 +188,8 @@ impl Policy {
         complexity::check(bytes, &engine.limits.compile)?;
         let artifact = precompile_within_budget(engine, bytes)?;
         let artifact_sha256 = sha256_hex(&artifact);
-        let policy = CompiledPolicy::from_artifact(engine, &artifact, &artifact_sha256)?;
+        let artifact_seal = engine.artifact_key.seal(&artifact);
+        let policy = CompiledPolicy::from_artifact(engine, &artifact, &artifact_seal)?;
         // One trial instantiation under the limits: a start-up that loops, traps or needs more
         // memory than allowed is the uploader's problem, found now rather than per call.
         let mut store = policy.new_store(Arc::default());
@@ -198,6 +201,7 @@ impl Policy {
             source_sha256: sha256_hex(bytes),
             artifact,
             artifact_sha256,
+            artifact_seal,
             policy,
         })
     }
@@ -242,23 +246,23 @@ pub struct CompiledPolicy {
 }
 
 impl CompiledPolicy {
-    /// Loads a precompiled artifact after checking it is the one that was compiled (its
-    /// sha256); the routing path calls this, never the compiler.
+    /// Loads a precompiled artifact after checking its seal (the HMAC under the engine's
+    /// key that [`Policy::compile`] gave it); the routing path calls this, never the compiler.
     pub fn from_artifact(
         engine: &PolicyEngine,
         artifact: &[u8],
-        expected_sha256: &str,
+        expected_seal: &str,
     ) -> Result<Self, PluginError> {
-        let actual = sha256_hex(artifact);
-        if !actual.eq_ignore_ascii_case(expected_sha256) {
+        if !engine.artifact_key.verifies(artifact, expected_seal) {
             return Err(PluginError::ArtifactTampered {
-                expected: expected_sha256.to_owned(),
-                actual,
+                expected: untrusted(expected_seal, 64),
+                actual: engine.artifact_key.seal(artifact),
             });
         }
         // SAFETY: `deserialize` trusts its input to be an artifact produced by
-        // `precompile_component` of a compatible engine. The bytes hash to the digest recorded
-        // when this host compiled them, so they are that artifact, unmodified.
+        // `precompile_component` of a compatible engine. Only a holder of the artifact key,
+        // which is configuration and never stored with the artifacts, can seal bytes; these
+        // carry a host's seal, so a host compiled them and they are unmodified.
         let component =
             unsafe { Component::deserialize(&engine.engine, artifact) }.map_err(|e| {
                 let msg = wasmtime_message(&e);
@@ -327,7 +331,7 @@ impl CompiledPolicy {
                 .memory_size(limits.max_memory_bytes)
                 .table_elements(limits.max_table_elements)
                 .instances(limits.max_core_instances_per_component as usize)
-                .memories(1)
+                .memories(limits.max_memories_per_component as usize)
                 .tables(limits.max_tables_per_component as usize)
                 // Make exhaustion a clear, typed failure instead of a -1 the guest may ignore.
                 .trap_on_grow_failure(true)

@@ -9,7 +9,9 @@ mod fixtures;
 use std::path::PathBuf;
 
 use fixtures::input;
-use stratus_routing::{CompiledPolicy, Decision, Limits, Policy, PolicyEngine};
+use stratus_routing::{
+    CompiledPolicy, ConfigError, Decision, Limits, PluginError, Policy, PolicyEngine, Profile,
+};
 
 #[path = "../../../plugins/locate.rs"]
 mod locate;
@@ -21,7 +23,7 @@ fn built(name: &str) -> Vec<u8> {
 
 fn load(engine: &PolicyEngine, bytes: &[u8]) -> CompiledPolicy {
     let uploaded = Policy::compile(engine, bytes).unwrap_or_else(|e| panic!("rejected: {e}"));
-    CompiledPolicy::from_artifact(engine, &uploaded.artifact, &uploaded.artifact_sha256)
+    CompiledPolicy::from_artifact(engine, &uploaded.artifact, &uploaded.artifact_seal)
         .expect("artifact loads")
 }
 
@@ -84,4 +86,42 @@ fn built_in_policies_run_in_the_host() {
             result.fuel_used, result.elapsed
         );
     }
+}
+
+/// The JavaScript example (plugins/examples/js, jco with QuickJS): a component that carries a
+/// language runtime, which the compiled profile's limits refuse and the interpreted one runs.
+#[test]
+fn javascript_example_runs_under_the_interpreted_profile() {
+    let repo_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let bytes = locate::built_js_policy(&repo_root);
+    assert_eq!(Profile::of(&bytes), Profile::Interpreted);
+    assert_eq!(Profile::of(&built("skill_based")), Profile::Compiled);
+
+    let compiled = PolicyEngine::new(Limits::default()).expect("engine");
+    match Policy::compile(&compiled, &bytes) {
+        Err(PluginError::ExceedsLimits(why)) => assert!(why.contains("core"), "{why}"),
+        Err(other) => panic!("expected exceeds-limits, got {other:?}"),
+        Ok(_) => panic!("the compiled profile took a component with 11 core instances"),
+    }
+
+    let engine = PolicyEngine::new(Profile::Interpreted.limits()).expect("engine");
+    let started = std::time::Instant::now();
+    let policy = load(&engine, &bytes);
+    eprintln!("javascript: compiled and loaded in {:?}", started.elapsed());
+    let config = r#"{"skill":"english","minLevel":55}"#;
+    assert_eq!(policy.validate_config(config), Ok(()));
+    match policy.validate_config(r#"{"skill":"english","minLevel":101}"#) {
+        Err(ConfigError::Rejected(reason)) => assert!(reason.contains("minLevel"), "{reason}"),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+    let mut input = input();
+    input.context.config = config.into();
+    let result = policy.decide(&input);
+    assert_eq!(result.error, None);
+    // english 50, 60, 70 and idle 10, 30, 20: candidates 1 and 2 qualify, longest idle first.
+    assert_eq!(order(&result.outcome.decision), vec![1, 2]);
+    eprintln!(
+        "javascript: fuel {} in {:?}",
+        result.fuel_used, result.elapsed
+    );
 }

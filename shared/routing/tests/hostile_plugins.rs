@@ -82,7 +82,7 @@ fn well_behaved_component_orders_candidates_through_an_artifact() {
 
     // The routing path: from the stored artifact, hash checked.
     let policy =
-        CompiledPolicy::from_artifact(engine(), &uploaded.artifact, &uploaded.artifact_sha256)
+        CompiledPolicy::from_artifact(engine(), &uploaded.artifact, &uploaded.artifact_seal)
             .expect("artifact loads");
     let result = policy.decide(&input());
     assert_eq!(result.error, None);
@@ -424,9 +424,9 @@ fn tampered_artifact_is_refused_before_deserializing() {
     let mut artifact = uploaded.artifact.clone();
     let middle = artifact.len() / 2;
     artifact[middle] ^= 0xff;
-    match CompiledPolicy::from_artifact(engine(), &artifact, &uploaded.artifact_sha256) {
+    match CompiledPolicy::from_artifact(engine(), &artifact, &uploaded.artifact_seal) {
         Err(PluginError::ArtifactTampered { expected, actual }) => {
-            assert_eq!(expected, uploaded.artifact_sha256);
+            assert_eq!(expected, uploaded.artifact_seal);
             assert_ne!(actual, expected);
         }
         Err(other) => panic!("unexpected {other:?}"),
@@ -434,7 +434,7 @@ fn tampered_artifact_is_refused_before_deserializing() {
     }
     // The untouched artifact still loads.
     assert!(
-        CompiledPolicy::from_artifact(engine(), &uploaded.artifact, &uploaded.artifact_sha256)
+        CompiledPolicy::from_artifact(engine(), &uploaded.artifact, &uploaded.artifact_seal)
             .is_ok()
     );
 }

@@ -24,7 +24,7 @@ use stratus_domain::{Error, Guid, OrganizationUnit, Tenant, User};
 
 pub(crate) use bounds::sdk_failure;
 pub use bounds::DynamoDbBounds;
-pub use plugins::{PluginVersion, BLOB_CHUNK_BYTES};
+pub use plugins::{PluginVersion, ARTIFACT_BLOB, BLOB_CHUNK_BYTES, SOURCE_BLOB};
 pub use write::{audit_record, Change};
 
 /// Store operations report domain errors; the alias reads better at call sites in tooling.

@@ -22,6 +22,9 @@ pub const BLOB_CHUNK_BYTES: usize = 350_000;
 /// BatchWriteItem takes 25 requests and 16 MB; chunks go 10 (3.5 MB) at a time.
 const CHUNKS_PER_BATCH: usize = 10;
 const MAX_BATCH_ATTEMPTS: u32 = 20;
+/// The blob kinds of a version: the uploaded component and its precompiled artifact.
+pub const SOURCE_BLOB: &str = "SOURCE";
+pub const ARTIFACT_BLOB: &str = "ARTIFACT";
 
 /// One uploaded version of a plugin (what get and list answer, and what loading needs).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,6 +36,11 @@ pub struct PluginVersion {
     pub source_size: u64,
     pub artifact_sha256: String,
     pub artifact_size: u64,
+    /// The HMAC of the artifact under the hosts' artifact key (configuration, never stored):
+    /// what a host checks before it loads the artifact. Versions stored before seals existed
+    /// have none, and are compiled again from the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_seal: Option<String>,
     /// The host the artifact was compiled for; another host recompiles from the source.
     pub engine: String,
     pub imports: Vec<String>,
@@ -42,6 +50,14 @@ pub struct PluginVersion {
     /// Services this version is assigned to; a version in use cannot be deleted.
     #[serde(default)]
     pub assignments: u32,
+    /// The limits profile chosen at upload (`compiled` or `interpreted`); versions stored
+    /// before profiles existed were compiled ones.
+    #[serde(default = "compiled_profile")]
+    pub profile: String,
+}
+
+fn compiled_profile() -> String {
+    "compiled".into()
 }
 
 impl Store {
@@ -164,6 +180,48 @@ impl Store {
             Meaning::Fails(Error::ConcurrentChange),
         )?;
         c.audit(&self.table, audit)?;
+        self.commit(c).await
+    }
+
+    /// Files an artifact compiled again from a version's source (by a host of another
+    /// version, or under another key) so that the next cold load need not compile it: the
+    /// chunks first, then the version item points at them. The old artifact's chunks stay
+    /// in the version's partition until the version is deleted.
+    pub async fn replace_plugin_artifact(
+        &self,
+        tenant: &Guid,
+        version: &PluginVersion,
+        artifact: &[u8],
+    ) -> Result<(), Error> {
+        self.put_plugin_blob(
+            tenant,
+            &version.name,
+            version.version,
+            ARTIFACT_BLOB,
+            &version.artifact_sha256,
+            artifact,
+        )
+        .await?;
+        let mut c = Change::default();
+        c.update(
+            &self.table,
+            key(
+                keys::tenant_pk(tenant),
+                keys::plugin_version_sk(&version.name, version.version),
+            ),
+            "SET artifactSha256 = :sha, artifactSize = :size, artifactSeal = :seal, engine = :engine",
+            "attribute_exists(PK)",
+            Expr::new()
+                .value(":sha", s(version.artifact_sha256.clone()))
+                .value(":size", n(version.artifact_size))
+                .value(":seal", s(version.artifact_seal.clone().unwrap_or_default()))
+                .value(":engine", s(version.engine.clone())),
+            // Deleted meanwhile: nothing to point at the new chunks, which go with the partition.
+            Meaning::Fails(Error::NotFound(format!(
+                "Plugin {} has no version {}",
+                version.name, version.version
+            ))),
+        )?;
         self.commit(c).await
     }
 

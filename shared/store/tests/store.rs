@@ -366,12 +366,14 @@ fn plugin_version(
         source_size: 0,
         artifact_sha256: artifact.into(),
         artifact_size: 0,
+        artifact_seal: None,
         engine: "test".into(),
         imports: vec![],
         exports: vec!["decide".into()],
         uploaded_at: "2026-11-23T00:00:00Z".into(),
         uploaded_by: "app:test".into(),
         assignments: 0,
+        profile: "compiled".into(),
     }
 }
 
