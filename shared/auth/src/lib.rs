@@ -67,20 +67,14 @@ impl Default for AuthConfig {
 impl AuthConfig {
     /// Reads `STRATUS_AUTH_ISSUER`, `STRATUS_AUTH_AUDIENCE` and `STRATUS_AUTH_JWKS_URL`,
     /// falling back to the local dev issuer for any that is unset or empty, and
-    /// `STRATUS_AUTH_JWKS_TIMEOUT_MS` (a positive number of milliseconds; otherwise the
-    /// default of 3000 stands).
+    /// `STRATUS_AUTH_JWKS_TIMEOUT_MS` (default 3000) and `STRATUS_AUTH_JWKS_MAX_AGE_SECS`
+    /// (default 3600), each a positive whole number or else its default.
     pub fn from_env() -> Self {
         let defaults = Self::default();
-        let jwks_timeout = std::env::var("STRATUS_AUTH_JWKS_TIMEOUT_MS")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|ms| *ms > 0)
+        let jwks_timeout = positive_env("STRATUS_AUTH_JWKS_TIMEOUT_MS")
             .map(Duration::from_millis)
             .unwrap_or(defaults.jwks_timeout);
-        let max_key_age = std::env::var("STRATUS_AUTH_JWKS_MAX_AGE_SECS")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|secs| *secs > 0)
+        let max_key_age = positive_env("STRATUS_AUTH_JWKS_MAX_AGE_SECS")
             .map(Duration::from_secs)
             .unwrap_or(defaults.max_key_age);
         Self {
@@ -92,6 +86,14 @@ impl AuthConfig {
             ..defaults
         }
     }
+}
+
+/// A variable holding a positive whole number; anything else leaves the default standing.
+fn positive_env(name: &str) -> Option<u64> {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|n| *n > 0)
 }
 
 fn env_or(name: &str, default: String) -> String {

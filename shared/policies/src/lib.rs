@@ -175,16 +175,7 @@ async fn load(app: &App, tenant: &Guid, version: &PluginVersion) -> Result<Compi
         return Ok(policy);
     }
     let engine = engine(profile_of(version))?;
-    let store = app.store();
-    let artifact = store
-        .plugin_blob(
-            tenant,
-            &version.name,
-            version.version,
-            ARTIFACT,
-            &version.artifact_sha256,
-        )
-        .await?;
+    let artifact = blob(app, tenant, version, ARTIFACT).await?;
     let seal = version.artifact_seal.clone().unwrap_or_default();
     let from_artifact =
         blocking(move || CompiledPolicy::from_artifact(engine, &artifact, &seal)).await?;
@@ -206,6 +197,30 @@ async fn load(app: &App, tenant: &Guid, version: &PluginVersion) -> Result<Compi
     Ok(policy)
 }
 
+/// A version's stored source or artifact, by the digest its item records.
+async fn blob(
+    app: &App,
+    tenant: &Guid,
+    version: &PluginVersion,
+    kind: &str,
+) -> Result<Vec<u8>, Error> {
+    let sha = if kind == SOURCE {
+        &version.source_sha256
+    } else {
+        &version.artifact_sha256
+    };
+    app.store()
+        .plugin_blob(
+            tenant,
+            &version.name,
+            version.version,
+            version.upload_id.as_deref(),
+            kind,
+            sha,
+        )
+        .await
+}
+
 /// Compiles a version's stored source again and files the new artifact for later loads.
 async fn recompile(
     app: &App,
@@ -213,16 +228,7 @@ async fn recompile(
     version: &PluginVersion,
     engine: &'static PolicyEngine,
 ) -> Result<(String, CompiledPolicy), Error> {
-    let store = app.store();
-    let source = store
-        .plugin_blob(
-            tenant,
-            &version.name,
-            version.version,
-            SOURCE,
-            &version.source_sha256,
-        )
-        .await?;
+    let source = blob(app, tenant, version, SOURCE).await?;
     let compiled = blocking(move || Policy::compile(engine, &source))
         .await?
         .map_err(|e| Error::Internal(format!("recompiling a stored plugin: {e}")))?;
@@ -241,7 +247,8 @@ async fn recompile(
         ..version.clone()
     };
     // A failed write-back costs a later cold load this compile again, nothing more.
-    if let Err(error) = store
+    if let Err(error) = app
+        .store()
         .replace_plugin_artifact(tenant, &refreshed, &compiled.artifact)
         .await
     {
@@ -292,12 +299,22 @@ pub async fn upload_version(app: &App, incoming: Incoming) -> Result<PluginVersi
         attempts += 1;
         let previous = store.plugin_head(&admin.tenant_id, &name).await?;
         let number = previous.unwrap_or(0) + 1;
+        // Chunks of this attempt only: if it loses the number or fails, they expire.
+        let upload_id = uuid::Uuid::new_v4().to_string();
         for (kind, sha, blob) in [
             (SOURCE, &compiled.source_sha256, &bytes),
             (ARTIFACT, &compiled.artifact_sha256, &compiled.artifact),
         ] {
             store
-                .put_plugin_blob(&admin.tenant_id, &name, number, kind, sha, blob)
+                .put_plugin_blob(
+                    &admin.tenant_id,
+                    &name,
+                    number,
+                    Some(&upload_id),
+                    kind,
+                    sha,
+                    blob,
+                )
                 .await?;
         }
         let version = PluginVersion {
@@ -314,6 +331,7 @@ pub async fn upload_version(app: &App, incoming: Incoming) -> Result<PluginVersi
             uploaded_at: String::new(),
             uploaded_by: admin.actor.clone(),
             assignments: 0,
+            upload_id: Some(upload_id),
             profile: profile.as_str().to_owned(),
         };
         let audit = audit_record(

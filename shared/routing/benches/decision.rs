@@ -192,12 +192,12 @@ fn javascript(c: &mut Criterion) {
     group.finish();
 }
 
-/// A policy whose memory starts with 4 MiB of data: what its first decision costs (cold load
+/// A policy whose memory starts with 4 MB of data (as large as the upload limit allows): what its first decision costs (cold load
 /// of a large artifact) and what its next ones cost (copy-on-write memory images: a fresh
 /// instance maps the initial memory instead of copying it, so it should cost what a small
 /// policy's does).
 fn large_data(c: &mut Criterion, engine: &PolicyEngine) {
-    let data = "a".repeat(4 << 20);
+    let data = "a".repeat(4_000_000);
     let wat = fixtures::module(
         80,
         &fixtures::offer(1, 1),
@@ -209,12 +209,12 @@ fn large_data(c: &mut Criterion, engine: &PolicyEngine) {
     let bytes = fixtures::componentize(&wat);
     let uploaded = Policy::compile(engine, &bytes).expect("accepted");
     eprintln!(
-        "4 MiB data: component {} bytes, artifact {} bytes",
+        "4 MB data: component {} bytes, artifact {} bytes",
         bytes.len(),
         uploaded.artifact.len()
     );
     let input = input(100);
-    let mut group = c.benchmark_group("large_data_4mib");
+    let mut group = c.benchmark_group("large_data_4mb");
     group.sample_size(20);
     group.bench_function("first_decision_from_artifact", |b| {
         b.iter(|| {

@@ -60,10 +60,15 @@ pub fn plugin_head_sk(name: &str) -> String {
 pub fn plugin_blob_pk(tenant: &Guid, name: &str, version: u32) -> String {
     format!("PLUGINBLOB#{tenant}#{name}#{version}")
 }
-/// Chunk `index` of the blob with this kind and sha256: content-addressed within the version.
-pub fn plugin_chunk_sk(kind: &str, sha256: &str, index: usize) -> String {
-    format!("{kind}#{sha256}#{index:05}")
+/// Chunk `index` of the blob with this kind and sha256, written by upload `upload` (each
+/// upload attempt its own, so two uploads racing for a number never share a chunk item);
+/// versions stored before uploads had ids have none.
+pub fn plugin_chunk_sk(kind: &str, upload: Option<&str>, sha256: &str, index: usize) -> String {
+    format!("{}{index:05}", plugin_blob_prefix(kind, upload, sha256))
 }
-pub fn plugin_blob_prefix(kind: &str, sha256: &str) -> String {
-    format!("{kind}#{sha256}#")
+pub fn plugin_blob_prefix(kind: &str, upload: Option<&str>, sha256: &str) -> String {
+    match upload {
+        Some(upload) => format!("{kind}#{upload}#{sha256}#"),
+        None => format!("{kind}#{sha256}#"),
+    }
 }

@@ -2,12 +2,12 @@
 //! a head item that hands out version numbers (never reused), and the version's bytes —
 //! the uploaded component and its precompiled artifact, each larger than DynamoDB's 400 KB
 //! item limit allows — as chunks in a partition of the version's own, addressed by the
-//! blob's sha256. The digests come from the routing host, which computes them at upload and
-//! checks them again before it uses bytes read back (the artifact before it is deserialized,
-//! the source after a recompile), so the store hashes nothing itself. Chunks are written before the
-//! transaction that makes the version visible, so a version is never seen half-stored; a
-//! failed or raced upload can leave unreferenced chunks in a number's partition, which
-//! readers never follow (they ask for a digest) and deleting that version removes.
+//! upload that wrote them and the blob's sha256. The digests come from the routing host, which
+//! checks what it reads back (the artifact's seal before it is deserialized, the source's
+//! digest after a recompile), so the store hashes nothing itself. Chunks are written before
+//! the transaction that makes the version visible, so a version is never seen half-stored.
+//! They are written with a TTL that the same transaction removes: the chunks of an upload
+//! that failed, or lost its number to another, expire by themselves.
 
 use crate::write::{n, not_exists, Change, Expr, Meaning};
 use crate::{backend, from_item, key, keys, s, to_item, Item, Store};
@@ -22,6 +22,14 @@ pub const BLOB_CHUNK_BYTES: usize = 350_000;
 /// BatchWriteItem takes 25 requests and 16 MB; chunks go 10 (3.5 MB) at a time.
 const CHUNKS_PER_BATCH: usize = 10;
 const MAX_BATCH_ATTEMPTS: u32 = 20;
+/// How long the chunks of an upload that never became a version are kept (TTL): a failed or
+/// out-raced upload's bytes are collected by DynamoDB, with nothing to run.
+pub const UNCOMMITTED_CHUNK_SECONDS: i64 = 24 * 3600;
+/// Chunks one version may have: each becomes permanent in the transaction that makes the
+/// version visible, and a transaction holds at most 100 items (three go to the version,
+/// the number's head and the audit record).
+pub const MAX_CHUNKS_PER_VERSION: usize = 96;
+
 /// The blob kinds of a version: the uploaded component and its precompiled artifact.
 pub const SOURCE_BLOB: &str = "SOURCE";
 pub const ARTIFACT_BLOB: &str = "ARTIFACT";
@@ -50,6 +58,10 @@ pub struct PluginVersion {
     /// Services this version is assigned to; a version in use cannot be deleted.
     #[serde(default)]
     pub assignments: u32,
+    /// The upload whose chunks hold this version's bytes (see [`Store::put_plugin_blob`]);
+    /// none for versions stored before uploads had ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_id: Option<String>,
     /// The limits profile chosen at upload (`compiled` or `interpreted`); versions stored
     /// before profiles existed were compiled ones.
     #[serde(default = "compiled_profile")]
@@ -58,6 +70,37 @@ pub struct PluginVersion {
 
 fn compiled_profile() -> String {
     "compiled".into()
+}
+
+/// The sort keys of an upload's chunks, from the sizes the version records; more than a
+/// transaction can make permanent is refused (413).
+fn chunk_keys(version: &PluginVersion, upload: &str) -> Result<Vec<String>, Error> {
+    let count = |size: u64| (size as usize).div_ceil(BLOB_CHUNK_BYTES);
+    let blobs = [
+        (
+            SOURCE_BLOB,
+            &version.source_sha256,
+            count(version.source_size),
+        ),
+        (
+            ARTIFACT_BLOB,
+            &version.artifact_sha256,
+            count(version.artifact_size),
+        ),
+    ];
+    let total: usize = blobs.iter().map(|(_, _, chunks)| chunks).sum();
+    if total > MAX_CHUNKS_PER_VERSION {
+        return Err(Error::PayloadTooLarge(format!(
+            "The plugin is too large to store: its source and compiled form take {total} \
+             chunks of {BLOB_CHUNK_BYTES} bytes, the limit is {MAX_CHUNKS_PER_VERSION}"
+        )));
+    }
+    Ok(blobs
+        .iter()
+        .flat_map(|(kind, sha, chunks)| {
+            (0..*chunks).map(move |index| keys::plugin_chunk_sk(kind, Some(upload), sha, index))
+        })
+        .collect())
 }
 
 impl Store {
@@ -74,26 +117,68 @@ impl Store {
     }
 
     /// Writes a blob's chunks under a version, addressed by `sha256`, the digest of `bytes`
-    /// (idempotent: same key, same bytes).
+    /// (idempotent: same key, same bytes). With an `upload` id the chunks are that upload's
+    /// and expire (TTL) unless [`Store::create_plugin_version`] makes them permanent.
+    #[allow(clippy::too_many_arguments)]
     pub async fn put_plugin_blob(
         &self,
         tenant: &Guid,
         name: &str,
         version: u32,
+        upload: Option<&str>,
         kind: &str,
         sha256: &str,
         bytes: &[u8],
+    ) -> Result<(), Error> {
+        let expires_at = upload
+            .map(|_| time::OffsetDateTime::now_utc().unix_timestamp() + UNCOMMITTED_CHUNK_SECONDS);
+        let place = (tenant, name, version, upload);
+        self.write_chunks(place, kind, sha256, bytes, expires_at)
+            .await
+    }
+
+    /// Chunks that a version item already (or at once) points at: no TTL.
+    async fn put_permanent_blob(
+        &self,
+        tenant: &Guid,
+        version: &PluginVersion,
+        kind: &str,
+        sha256: &str,
+        bytes: &[u8],
+    ) -> Result<(), Error> {
+        let place = (
+            tenant,
+            version.name.as_str(),
+            version.version,
+            version.upload_id.as_deref(),
+        );
+        self.write_chunks(place, kind, sha256, bytes, None).await
+    }
+
+    async fn write_chunks(
+        &self,
+        (tenant, name, version, upload): (&Guid, &str, u32, Option<&str>),
+        kind: &str,
+        sha256: &str,
+        bytes: &[u8],
+        expires_at: Option<i64>,
     ) -> Result<(), Error> {
         let pk = keys::plugin_blob_pk(tenant, name, version);
         let requests: Vec<WriteRequest> = bytes
             .chunks(BLOB_CHUNK_BYTES)
             .enumerate()
             .map(|(index, chunk)| {
-                let mut item = key(pk.clone(), keys::plugin_chunk_sk(kind, sha256, index));
+                let mut item = key(
+                    pk.clone(),
+                    keys::plugin_chunk_sk(kind, upload, sha256, index),
+                );
                 item.insert(
                     "bytes".into(),
                     aws_sdk_dynamodb::types::AttributeValue::B(Blob::new(chunk)),
                 );
+                if let Some(at) = expires_at {
+                    item.insert(keys::EXPIRES_AT.into(), n(at));
+                }
                 let put = PutRequest::builder()
                     .set_item(Some(item))
                     .build()
@@ -111,13 +196,14 @@ impl Store {
         tenant: &Guid,
         name: &str,
         version: u32,
+        upload: Option<&str>,
         kind: &str,
         sha256: &str,
     ) -> Result<Vec<u8>, Error> {
         let items = self
             .query_prefix(
                 keys::plugin_blob_pk(tenant, name, version),
-                &keys::plugin_blob_prefix(kind, sha256),
+                &keys::plugin_blob_prefix(kind, upload, sha256),
             )
             .await?;
         let mut bytes = Vec::new();
@@ -179,6 +265,21 @@ impl Store {
             Some(not_exists()),
             Meaning::Fails(Error::ConcurrentChange),
         )?;
+        if let Some(upload) = version.upload_id.as_deref() {
+            let blob_pk = keys::plugin_blob_pk(tenant, &version.name, version.version);
+            for chunk_sk in chunk_keys(version, upload)? {
+                c.update(
+                    &self.table,
+                    key(blob_pk.clone(), chunk_sk),
+                    &format!("REMOVE {}", keys::EXPIRES_AT),
+                    "attribute_exists(PK)",
+                    Expr::new(),
+                    Meaning::Fails(Error::Internal(
+                        "a chunk of the upload was missing when it was committed".into(),
+                    )),
+                )?;
+            }
+        }
         c.audit(&self.table, audit)?;
         self.commit(c).await
     }
@@ -193,10 +294,10 @@ impl Store {
         version: &PluginVersion,
         artifact: &[u8],
     ) -> Result<(), Error> {
-        self.put_plugin_blob(
+        // Permanent at once (no TTL): the version item points at them in the next step.
+        self.put_permanent_blob(
             tenant,
-            &version.name,
-            version.version,
+            version,
             ARTIFACT_BLOB,
             &version.artifact_sha256,
             artifact,

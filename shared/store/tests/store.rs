@@ -373,6 +373,7 @@ fn plugin_version(
         uploaded_at: "2026-11-23T00:00:00Z".into(),
         uploaded_by: "app:test".into(),
         assignments: 0,
+        upload_id: None,
         profile: "compiled".into(),
     }
 }
@@ -388,23 +389,25 @@ async fn plugin_blobs_larger_than_an_item_round_trip_and_are_checked() {
     assert!(blob.len() > 10 * stratus_store::BLOB_CHUNK_BYTES);
     let sha = sha256_hex(&blob);
     store
-        .put_plugin_blob(&tenant, "big", 1, "SOURCE", &sha, &blob)
+        .put_plugin_blob(&tenant, "big", 1, None, "SOURCE", &sha, &blob)
         .await
         .unwrap();
     let back = store
-        .plugin_blob(&tenant, "big", 1, "SOURCE", &sha)
+        .plugin_blob(&tenant, "big", 1, None, "SOURCE", &sha)
         .await
         .unwrap();
     assert!(back == blob, "the blob came back different");
     // Nothing is stored under another digest: an error, never an empty blob.
     let wrong = "0".repeat(64);
     assert!(matches!(
-        store.plugin_blob(&tenant, "big", 1, "SOURCE", &wrong).await,
+        store
+            .plugin_blob(&tenant, "big", 1, None, "SOURCE", &wrong)
+            .await,
         Err(Error::Internal(_))
     ));
     // Another tenant's address holds nothing.
     assert!(store
-        .plugin_blob(&Guid::new_random(), "big", 1, "SOURCE", &sha)
+        .plugin_blob(&Guid::new_random(), "big", 1, None, "SOURCE", &sha)
         .await
         .is_err());
 }
@@ -460,7 +463,7 @@ async fn deleting_a_version_removes_its_chunks_but_not_a_version_in_use() {
     let bytes = vec![7u8; 800_000];
     let sha = sha256_hex(&bytes);
     store
-        .put_plugin_blob(&tenant, "p", 1, "ARTIFACT", &sha, &bytes)
+        .put_plugin_blob(&tenant, "p", 1, None, "ARTIFACT", &sha, &bytes)
         .await
         .unwrap();
     let v1 = plugin_version("p", 1, &sha, &sha);
@@ -474,7 +477,7 @@ async fn deleting_a_version_removes_its_chunks_but_not_a_version_in_use() {
         .unwrap();
     assert_eq!(store.plugin_version(&tenant, "p", 1).await.unwrap(), None);
     assert!(store
-        .plugin_blob(&tenant, "p", 1, "ARTIFACT", &sha)
+        .plugin_blob(&tenant, "p", 1, None, "ARTIFACT", &sha)
         .await
         .is_err());
     // A version a service uses stays (assignments come with services; set it directly here).
@@ -557,4 +560,81 @@ async fn writes_cut_off_by_their_timeout_happen_at_most_once() {
         assert!(store.user(&t, &user.o365_id).await.unwrap().is_some());
     }
     assert_eq!(in_use(&store, &t).await, users.len() as u32);
+}
+
+/// The chunks of an upload expire (TTL) unless the transaction that makes its version visible
+/// keeps them: a failed or out-raced upload leaves nothing that lives on.
+#[tokio::test]
+async fn an_uploads_chunks_live_on_only_if_its_version_is_committed() {
+    use stratus_store::{ARTIFACT_BLOB, BLOB_CHUNK_BYTES, SOURCE_BLOB};
+    let store = store().await;
+    let (tenant, _) = tenant(&store, 0).await;
+    let source = vec![7u8; BLOB_CHUNK_BYTES + 10];
+    let artifact = vec![9u8; 100];
+    let (source_sha, artifact_sha) = ("a".repeat(64), "b".repeat(64));
+    let upload = |id: &'static str| {
+        let store = store.clone();
+        let (tenant, source, artifact) = (tenant.clone(), source.clone(), artifact.clone());
+        let (source_sha, artifact_sha) = (source_sha.clone(), artifact_sha.clone());
+        async move {
+            for (kind, sha, bytes) in [
+                (SOURCE_BLOB, &source_sha, &source),
+                (ARTIFACT_BLOB, &artifact_sha, &artifact),
+            ] {
+                store
+                    .put_plugin_blob(&tenant, "p", 1, Some(id), kind, sha, bytes)
+                    .await
+                    .unwrap();
+            }
+            stratus_store::PluginVersion {
+                source_size: source.len() as u64,
+                artifact_size: artifact.len() as u64,
+                upload_id: Some(id.to_owned()),
+                ..plugin_version("p", 1, &source_sha, &artifact_sha)
+            }
+        }
+    };
+    let winner = upload("upload-1").await;
+    let loser = upload("upload-2").await;
+    store
+        .create_plugin_version(&tenant, &winner, None, &audit(&tenant, "plugin.upload"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .create_plugin_version(&tenant, &loser, None, &audit(&tenant, "plugin.upload"))
+            .await,
+        Err(Error::ConcurrentChange)
+    );
+
+    // Three chunks each (two of the source, one of the artifact).
+    let chunks = store
+        .client()
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("PLUGINBLOB#{tenant}#p#1")),
+        )
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    assert_eq!(chunks.len(), 6);
+    for chunk in &chunks {
+        let sk = chunk["SK"].as_s().unwrap();
+        let expires = chunk.contains_key("expiresAt");
+        assert_eq!(
+            expires,
+            sk.contains("upload-2"),
+            "{sk}: expiresAt {expires}"
+        );
+    }
+    let read = store
+        .plugin_blob(&tenant, "p", 1, Some("upload-1"), SOURCE_BLOB, &source_sha)
+        .await
+        .unwrap();
+    assert_eq!(read, source);
 }
