@@ -541,6 +541,13 @@ async fn a_javascript_policy_runs_under_the_interpreted_profile() {
     let stack = Stack::from_env();
     let t = TestTenant::create(&stack).await;
     let admin = t.admin_token();
+    // Rust, host calls and all, is compiled code.
+    let classic = stack
+        .upload_plugin(&admin, "classic", built_in_plugin("classic"))
+        .await;
+    classic.assert_status(201);
+    assert_eq!(classic.body["profile"], "compiled");
+    assert_eq!(classic.body["limits"]["fuel"], 10_000_000);
     let uploaded = stack
         .upload_plugin(&admin, "js-threshold", javascript_plugin())
         .await;
@@ -643,4 +650,49 @@ async fn an_artifact_rewritten_in_the_table_is_never_loaded() {
         "written back"
     );
     assert_eq!(repaired.artifact_seal, stored.artifact_seal);
+}
+
+/// An upload that keeps the compiler busy for seconds holds up no other: a second upload
+/// started meanwhile is answered first, and both are answered.
+#[tokio::test]
+async fn a_second_upload_during_a_slow_one_answers_normally() {
+    let stack = Stack::from_env();
+    let t = TestTenant::create(&stack).await;
+    let admin = t.admin_token();
+    let slow = {
+        let (stack, admin) = (stack.clone(), admin.clone());
+        let bytes = fixtures::shapes::branchy(20_000);
+        tokio::spawn(async move {
+            let reply = stack.upload_plugin(&admin, "slow", bytes).await;
+            (reply, std::time::Instant::now())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let quick = stack
+        .upload_plugin(
+            &admin,
+            "quick",
+            fixtures::componentize(&fixtures::fixed_offer(&[0], "ok")),
+        )
+        .await;
+    let quick_done = std::time::Instant::now();
+    quick.assert_status(201);
+    let (slow, slow_done) = slow.await.expect("slow upload task");
+    // Accepted, or refused for its compile budget: answered either way.
+    assert!(
+        slow.status == 201 || slow.detail().contains("compile-timeout"),
+        "{} {}",
+        slow.status,
+        slow.text
+    );
+    assert!(
+        quick_done < slow_done,
+        "the quick upload ({:?}) waited for the slow one ({:?})",
+        quick.elapsed,
+        slow.elapsed
+    );
+    eprintln!(
+        "uploads: 20,000-branch function {} after {:?}; small component 201 after {:?}",
+        slow.status, slow.elapsed, quick.elapsed
+    );
 }

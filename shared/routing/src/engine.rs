@@ -108,14 +108,25 @@ impl Profile {
         }
     }
 
-    /// A component with more than one core module carries a runtime of its own (compiled
-    /// code links into one module); such a component gets the interpreted profile.
+    /// A component that defines more than one linear memory, or more core instances than
+    /// the compiled profile allows, carries a language runtime of its own (compiled code
+    /// links into one module with one memory; the shim modules wit-component adds for host
+    /// calls have none): it gets the interpreted profile.
     pub fn of(component: &[u8]) -> Profile {
-        let modules = wasmparser::Parser::new(0)
-            .parse_all(component)
-            .filter(|payload| matches!(payload, Ok(wasmparser::Payload::ModuleSection { .. })))
-            .count();
-        if modules > 1 {
+        let (mut memories, mut core_instances) = (0u32, 0u32);
+        for payload in wasmparser::Parser::new(0).parse_all(component) {
+            match payload {
+                Ok(wasmparser::Payload::MemorySection(section)) => memories += section.count(),
+                Ok(wasmparser::Payload::InstanceSection(section)) => {
+                    core_instances += section.count()
+                }
+                _ => {}
+            }
+        }
+        let compiled = Limits::default();
+        if memories > compiled.max_memories_per_component
+            || core_instances > compiled.max_core_instances_per_component
+        {
             Profile::Interpreted
         } else {
             Profile::Compiled

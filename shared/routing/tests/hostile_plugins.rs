@@ -442,8 +442,16 @@ fn tampered_artifact_is_refused_before_deserializing() {
 // --- what the compiler is given ---------------------------------------------------------
 
 fn too_complex(bytes: &[u8]) -> (String, u64) {
+    let started = Instant::now();
     match rejection(bytes) {
-        PluginError::TooComplex { what, limit, .. } => (what, limit),
+        PluginError::TooComplex { what, limit, .. } => {
+            eprintln!(
+                "{} bytes refused ({what}) in {:?}",
+                bytes.len(),
+                started.elapsed()
+            );
+            (what, limit)
+        }
         other => panic!("expected too-complex, got {other:?}"),
     }
 }
