@@ -18,6 +18,8 @@ const TEST_THREADS: &str = "16";
 const RATE_LIMIT_MAX_DELAY_MS: u64 = 5000;
 /// The name prefix of the tests in tests/tests/outage.rs.
 const OUTAGE_TESTS: &str = "outage_";
+/// The module of black-box tests that keep the plugin compiler busy (tests/tests/plugins.rs).
+const COMPILER_HEAVY_TESTS: &str = "compiler_heavy::";
 
 struct Step {
     name: String,
@@ -320,13 +322,20 @@ async fn run_blackbox(
             .env("STRATUS_DEV_ISSUER_PORT", TEST_ISSUER_PORT.to_string());
         command
     };
-    // The outage tests freeze DynamoDB Local and the issuer, which every other test needs:
-    // they run afterwards, alone and one at a time.
+    // Two kinds of test run after the parallel ones, one at a time: long compiles, which
+    // would starve parallel tests of the CPU their 20 ms decision deadlines count on, and the
+    // outage tests, which freeze DynamoDB Local and the issuer that every other test needs.
     let mut shared = blackbox(&[], TEST_THREADS);
-    shared.args(["--skip", OUTAGE_TESTS]);
+    shared.args(["--skip", OUTAGE_TESTS, "--skip", COMPILER_HEAVY_TESTS]);
     report.record_tests(
         "black-box tests",
         process::run_tests("black-box tests", &mut shared),
+    );
+    let mut heavy = blackbox(&["--test", "plugins"], "1");
+    heavy.args([COMPILER_HEAVY_TESTS, "--nocapture"]);
+    report.record_tests(
+        "black-box tests: long compiles, one at a time",
+        process::run_tests("black-box tests: long compiles", &mut heavy),
     );
     let mut outage = blackbox(&["--test", "outage"], "1");
     // Their timings are figures worth seeing in every run.
