@@ -7,6 +7,7 @@
 //! never shown to callers. See `infra/README.md` for the table layout and access patterns.
 
 mod bounds;
+mod change;
 pub mod keys;
 mod plugins;
 #[cfg(feature = "table-setup")]
@@ -24,8 +25,9 @@ use stratus_domain::{Error, Guid, OrganizationUnit, Tenant, User};
 
 pub(crate) use bounds::sdk_failure;
 pub use bounds::DynamoDbBounds;
+pub use change::Change;
 pub use plugins::{PluginVersion, ARTIFACT_BLOB, BLOB_CHUNK_BYTES, SOURCE_BLOB};
-pub use write::{audit_record, Change};
+pub use write::audit_record;
 
 /// Store operations report domain errors; the alias reads better at call sites in tooling.
 pub type StoreError = Error;
@@ -177,7 +179,7 @@ impl Store {
                 .unwrap_or_default();
             attempt += 1;
             if !pending.is_empty() {
-                write::backoff(attempt).await;
+                change::backoff(attempt).await;
             }
         }
         Ok(found)

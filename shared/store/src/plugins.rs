@@ -9,7 +9,7 @@
 //! They are written with a TTL that the same transaction removes: the chunks of an upload
 //! that failed, or lost its number to another, expire by themselves.
 
-use crate::write::{n, not_exists, Change, Expr, Meaning};
+use crate::change::{n, not_exists, Change, Expr, Meaning};
 use crate::{backend, from_item, key, keys, s, to_item, Item, Store};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
@@ -418,7 +418,7 @@ impl Store {
                     .and_then(|mut m| m.remove(&self.table))
                     .unwrap_or_default();
                 if !pending.is_empty() {
-                    crate::write::backoff(attempt).await;
+                    crate::change::backoff(attempt).await;
                 }
             }
         }
