@@ -705,10 +705,10 @@ impl TestTenant {
     /// Plants a Teams-synced user straight into the table (no HTTP API creates those yet).
     pub async fn plant_teams_user(&self, ou_id: &str, licenses: &[&str]) -> String {
         let o365_id = new_id();
-        let store = stratus_store::Store::from_env()
+        let table = stratus_kernel::table::Table::from_env()
             .await
             .unwrap_or_else(|e| panic!("connecting to the table: {e}"));
-        store
+        table
             .put_teams_synced_user(&self.id, &o365_id, ou_id, licenses)
             .await
             .unwrap_or_else(|e| panic!("planting a Teams-synced user: {e}"));

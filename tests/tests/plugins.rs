@@ -9,6 +9,7 @@ mod fixtures;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use stratus_blackbox_tests::*;
+use stratus_routing::stored::PluginStore;
 
 const ADMIN_MISSING: &str = "Required role missing: Tenant.Admin";
 
@@ -553,15 +554,17 @@ async fn an_artifact_rewritten_in_the_table_is_never_loaded() {
         ]
     });
 
-    let store = stratus_store::Store::from_env().await.expect("store");
-    let tenant = stratus_domain::Guid::parse(&t.id).expect("tenant id");
+    let store = stratus_kernel::table::Table::from_env()
+        .await
+        .expect("table");
+    let tenant = stratus_kernel::Guid::parse(&t.id).expect("tenant id");
     let stored = store
         .plugin_version(&tenant, "classic", version)
         .await
         .expect("read")
         .expect("stored");
     let forged = b"\0asm not a real artifact, and no key to seal it".to_vec();
-    let rewritten = stratus_store::PluginVersion {
+    let rewritten = stratus_routing::stored::PluginVersion {
         artifact_sha256: sha256_hex(&forged),
         artifact_size: forged.len() as u64,
         artifact_seal: Some("00".repeat(32)),

@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: the numbers behind the design, on this machine, in one table.
 //!
-//! 1. DynamoDB round trips of one warm call of every operation (`shared/app/benches/round_trips.rs`,
-//!    against DynamoDB Local);
+//! 1. DynamoDB round trips of one warm call of every operation, and a few operations' time
+//!    next to the same number of raw SDK round trips (`tests/benches/operations.rs`, in
+//!    process against DynamoDB Local);
 //! 2. warm latency of GET and POST user through `cargo lambda watch --release`, next to
 //!    DynamoDB Local's own GetItem latency, and the cold start of a function binary
 //!    (`tests/benches/api_latency.rs`, against a bench stack on ports 8030/9030/9300);
@@ -61,7 +62,7 @@ pub async fn command(args: &[String]) -> anyhow::Result<()> {
     ensure_port_free(BENCH_ISSUER_PORT, "the dev issuer (bench)")?;
     let out_dir = paths::target_dir().join("stratus-bench");
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    for stale in ["round_trips.md", "api_latency.md", "results.md"] {
+    for stale in ["operations.md", "api_latency.md", "results.md"] {
         let _ = std::fs::remove_file(out_dir.join(stale));
     }
 
@@ -89,7 +90,7 @@ pub async fn command(args: &[String]) -> anyhow::Result<()> {
         stack::start_dynamodb(&dynamodb, BENCH_DYNAMODB_PORT, &table, "bench-dynamodb").await?;
     sections.push(Section::from(
         "DynamoDB round trips per operation",
-        round_trips(&env, &out_dir),
+        operations(&env, &out_dir),
     ));
     sections.push(Section::from("Latency", latency(&env, &out_dir).await));
     database.stop();
@@ -111,9 +112,7 @@ pub async fn command(args: &[String]) -> anyhow::Result<()> {
 }
 
 fn header() -> String {
-    let now = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let now = stratus_kernel::clock::now_rfc3339();
     let commit = command_output(Command::new("git").args(["rev-parse", "--short", "HEAD"]));
     let dirty = command_output(Command::new("git").args(["status", "--porcelain"]));
     let cpus = std::thread::available_parallelism()
@@ -153,7 +152,7 @@ fn build() -> anyhow::Result<()> {
     // One package per command, as the benches run: built together, the packages would
     // unify features differently and the run would compile again.
     for (package, bench) in [
-        ("stratus-app", "round_trips"),
+        ("stratus-blackbox-tests", "operations"),
         ("stratus-blackbox-tests", "api_latency"),
     ] {
         process::run(
@@ -177,12 +176,18 @@ fn run_bench(
         .with_context(|| format!("{what} wrote no results to {}", section.display()))
 }
 
-fn round_trips(env: &[(String, String)], out_dir: &Path) -> anyhow::Result<String> {
+fn operations(env: &[(String, String)], out_dir: &Path) -> anyhow::Result<String> {
     run_bench(
-        "counting DynamoDB round trips per operation",
-        cargo().args(["bench", "-p", "stratus-app", "--bench", "round_trips"]),
+        "counting and timing each operation in process",
+        cargo().args([
+            "bench",
+            "-p",
+            "stratus-blackbox-tests",
+            "--bench",
+            "operations",
+        ]),
         env,
-        &out_dir.join("round_trips.md"),
+        &out_dir.join("operations.md"),
     )
 }
 

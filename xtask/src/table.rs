@@ -40,7 +40,8 @@ pub fn local_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
 pub async fn create_local(endpoint: &str, table: &str) -> anyhow::Result<()> {
     println!("==> creating table {table} at {endpoint} from infra/template.yaml");
     let client = local_client(endpoint);
-    stratus_store::table_setup::create_table_from_template(&client, &paths::template(), table).await
+    stratus_kernel::table::setup::create_table_from_template(&client, &paths::template(), table)
+        .await
 }
 
 /// `cargo xtask table`: creates the table against `AWS_ENDPOINT_URL_DYNAMODB` (DynamoDB Local
@@ -71,7 +72,7 @@ pub async fn command() -> anyhow::Result<()> {
         "==> creating table {table} from infra/template.yaml ({})",
         endpoint.as_deref().unwrap_or("DynamoDB Local")
     );
-    stratus_store::table_setup::create_table_from_template(&client, &paths::template(), &table)
+    stratus_kernel::table::setup::create_table_from_template(&client, &paths::template(), &table)
         .await?;
     println!("table {table} is there");
     Ok(())

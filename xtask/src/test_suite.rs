@@ -189,9 +189,21 @@ pub async fn command() -> anyhow::Result<()> {
         "stratus-blackbox-tests",
     ]);
     stack::apply_env(&mut unit, &env);
+    report.record_tests("unit tests", process::run_tests("unit tests", &mut unit));
+    // Each feature's storage against DynamoDB Local; no API stack needed.
+    let mut storage = Command::new("cargo");
+    storage.current_dir(&root).args([
+        "test",
+        "--no-fail-fast",
+        "-p",
+        "stratus-blackbox-tests",
+        "--test",
+        "storage",
+    ]);
+    stack::apply_env(&mut storage, &env);
     report.record_tests(
-        "unit and store tests",
-        process::run_tests("unit and store tests", &mut unit),
+        "storage tests (DynamoDB Local)",
+        process::run_tests("storage tests", &mut storage),
     );
 
     // Build everything the black-box run needs before watch starts, so that watch's first

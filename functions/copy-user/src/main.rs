@@ -1,13 +1,14 @@
 //! `POST /api/public-api-next/user/copy`: a new user configured like a template user.
-//! Thin by design: the operation lives in `stratus-app`, the HTTP plumbing in `stratus-http`.
+//! Thin by design: the operation is `stratus_provisioning::copy_user`; `stratus_kernel::run` does the rest.
 
-use stratus_http::{run, BoxError, Reply};
+use stratus_kernel::{run, BoxError, Reply};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    run(|app, request| async move {
-        let user = app.copy_user(request).await?;
-        Ok(Reply::ok(&user))
+    run(|kernel, request| async move {
+        stratus_provisioning::copy_user(&kernel, request)
+            .await
+            .map(|user| Reply::ok(&user))
     })
     .await
 }

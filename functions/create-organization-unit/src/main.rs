@@ -1,13 +1,14 @@
 //! `POST /api/admin/organization-units` (tenant admin): adds an organization unit.
-//! Thin by design: the operation lives in `stratus-app`, the HTTP plumbing in `stratus-http`.
+//! Thin by design: the operation is `stratus_tenant_admin::create_organization_unit`; `stratus_kernel::run` does the rest.
 
-use stratus_http::{run, BoxError, Reply};
+use stratus_kernel::{run, BoxError, Reply};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    run(|app, request| async move {
-        let unit = app.create_organization_unit(request).await?;
-        Ok(Reply::created(&unit))
+    run(|kernel, request| async move {
+        stratus_tenant_admin::create_organization_unit(&kernel, request)
+            .await
+            .map(|unit| Reply::created(&unit))
     })
     .await
 }

@@ -1,13 +1,14 @@
 //! `POST /api/admin/skills` (tenant admin): adds a skill.
-//! Thin by design: the operation lives in `stratus-app`, the HTTP plumbing in `stratus-http`.
+//! Thin by design: the operation is `stratus_tenant_admin::create_skill`; `stratus_kernel::run` does the rest.
 
-use stratus_http::{run, BoxError, Reply};
+use stratus_kernel::{run, BoxError, Reply};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    run(|app, request| async move {
-        let skill = app.create_skill(request).await?;
-        Ok(Reply::created(&skill))
+    run(|kernel, request| async move {
+        stratus_tenant_admin::create_skill(&kernel, request)
+            .await
+            .map(|skill| Reply::created(&skill))
     })
     .await
 }

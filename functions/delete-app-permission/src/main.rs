@@ -1,13 +1,14 @@
 //! `DELETE /api/admin/app-permissions/{appId}` (tenant admin): removes an application's registration.
-//! Thin by design: the operation lives in `stratus-app`, the HTTP plumbing in `stratus-http`.
+//! Thin by design: the operation is `stratus_tenant_admin::delete_app_permission`; `stratus_kernel::run` does the rest.
 
-use stratus_http::{run, BoxError, Reply};
+use stratus_kernel::{run, BoxError, Reply};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    run(|app, request| async move {
-        app.delete_app_permission(request).await?;
-        Ok(Reply::no_content())
+    run(|kernel, request| async move {
+        stratus_tenant_admin::delete_app_permission(&kernel, request)
+            .await
+            .map(|()| Reply::no_content())
     })
     .await
 }

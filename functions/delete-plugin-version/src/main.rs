@@ -1,13 +1,14 @@
 //! `DELETE /api/admin/plugins/{pluginName}/versions/{version}` (tenant admin): removes a version no service uses.
-//! Thin by design: the operation lives in `stratus-policies`, the HTTP plumbing in `stratus-http`.
+//! Thin by design: the operation is `stratus_plugin_admin::delete_plugin_version`; `stratus_kernel::run` does the rest.
 
-use stratus_http::{run, BoxError, Reply};
+use stratus_kernel::{run, BoxError, Reply};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    run(|app, request| async move {
-        stratus_policies::delete_version(&app, request).await?;
-        Ok(Reply::no_content())
+    run(|kernel, request| async move {
+        stratus_plugin_admin::delete_plugin_version(&kernel, request)
+            .await
+            .map(|()| Reply::no_content())
     })
     .await
 }

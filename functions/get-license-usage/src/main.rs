@@ -1,13 +1,14 @@
 //! `GET /api/public-api-next/user/license-usage`: purchased, used and free licences per type.
-//! Thin by design: the operation lives in `stratus-app`, the HTTP plumbing in `stratus-http`.
+//! Thin by design: the operation is `stratus_provisioning::get_license_usage`; `stratus_kernel::run` does the rest.
 
-use stratus_http::{run, BoxError, Reply};
+use stratus_kernel::{run, BoxError, Reply};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    run(|app, request| async move {
-        let usage = app.license_usage(request).await?;
-        Ok(Reply::ok(&usage))
+    run(|kernel, request| async move {
+        stratus_provisioning::get_license_usage(&kernel, request)
+            .await
+            .map(|usage| Reply::ok(&usage))
     })
     .await
 }

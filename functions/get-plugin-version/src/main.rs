@@ -1,13 +1,14 @@
 //! `GET /api/admin/plugins/{pluginName}/versions/{version}` (tenant admin): one version's metadata.
-//! Thin by design: the operation lives in `stratus-policies`, the HTTP plumbing in `stratus-http`.
+//! Thin by design: the operation is `stratus_plugin_admin::get_plugin_version`; `stratus_kernel::run` does the rest.
 
-use stratus_http::{run, BoxError, Reply};
+use stratus_kernel::{run, BoxError, Reply};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    run(|app, request| async move {
-        let version = stratus_policies::get_version(&app, request).await?;
-        Ok(Reply::ok(&version))
+    run(|kernel, request| async move {
+        stratus_plugin_admin::get_plugin_version(&kernel, request)
+            .await
+            .map(|version| Reply::ok(&version))
     })
     .await
 }

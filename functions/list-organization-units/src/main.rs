@@ -1,13 +1,14 @@
 //! `GET /api/admin/organization-units` (tenant admin): every organization unit of the tenant.
-//! Thin by design: the operation lives in `stratus-app`, the HTTP plumbing in `stratus-http`.
+//! Thin by design: the operation is `stratus_tenant_admin::list_organization_units`; `stratus_kernel::run` does the rest.
 
-use stratus_http::{run, BoxError, Reply};
+use stratus_kernel::{run, BoxError, Reply};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    run(|app, request| async move {
-        let units = app.list_organization_units(request).await?;
-        Ok(Reply::ok(&units))
+    run(|kernel, request| async move {
+        stratus_tenant_admin::list_organization_units(&kernel, request)
+            .await
+            .map(|units| Reply::ok(&units))
     })
     .await
 }

@@ -1,13 +1,14 @@
 //! `GET /api/admin/plugins` (tenant admin): the tenant's routing-policy plugins and their versions.
-//! Thin by design: the operation lives in `stratus-policies`, the HTTP plumbing in `stratus-http`.
+//! Thin by design: the operation is `stratus_plugin_admin::list_plugins`; `stratus_kernel::run` does the rest.
 
-use stratus_http::{run, BoxError, Reply};
+use stratus_kernel::{run, BoxError, Reply};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    run(|app, request| async move {
-        let plugins = stratus_policies::list(&app, request).await?;
-        Ok(Reply::ok(&plugins))
+    run(|kernel, request| async move {
+        stratus_plugin_admin::list_plugins(&kernel, request)
+            .await
+            .map(|plugins| Reply::ok(&plugins))
     })
     .await
 }

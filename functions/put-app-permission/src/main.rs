@@ -1,13 +1,14 @@
 //! `PUT /api/admin/app-permissions/{appId}` (tenant admin): registers an application with its OU scope.
-//! Thin by design: the operation lives in `stratus-app`, the HTTP plumbing in `stratus-http`.
+//! Thin by design: the operation is `stratus_tenant_admin::put_app_permission`; `stratus_kernel::run` does the rest.
 
-use stratus_http::{run, BoxError, Reply};
+use stratus_kernel::{run, BoxError, Reply};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    run(|app, request| async move {
-        let permission = app.put_app_permission(request).await?;
-        Ok(Reply::ok(&permission))
+    run(|kernel, request| async move {
+        stratus_tenant_admin::put_app_permission(&kernel, request)
+            .await
+            .map(|permission| Reply::ok(&permission))
     })
     .await
 }

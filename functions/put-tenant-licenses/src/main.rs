@@ -1,13 +1,14 @@
 //! `PUT /api/admin/tenants/{tenantId}/licenses` (operator): sets licence contingents.
-//! Thin by design: the operation lives in `stratus-app`, the HTTP plumbing in `stratus-http`.
+//! Thin by design: the operation is `stratus_tenant_admin::put_tenant_licenses`; `stratus_kernel::run` does the rest.
 
-use stratus_http::{run, BoxError, Reply};
+use stratus_kernel::{run, BoxError, Reply};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    run(|app, request| async move {
-        let usage = app.put_tenant_licenses(request).await?;
-        Ok(Reply::ok(&usage))
+    run(|kernel, request| async move {
+        stratus_tenant_admin::put_tenant_licenses(&kernel, request)
+            .await
+            .map(|usage| Reply::ok(&usage))
     })
     .await
 }

@@ -1,13 +1,14 @@
 //! `PUT /api/admin/tenants/{tenantId}/provisioning` (operator): switches the public API.
-//! Thin by design: the operation lives in `stratus-app`, the HTTP plumbing in `stratus-http`.
+//! Thin by design: the operation is `stratus_tenant_admin::put_tenant_provisioning`; `stratus_kernel::run` does the rest.
 
-use stratus_http::{run, BoxError, Reply};
+use stratus_kernel::{run, BoxError, Reply};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    run(|app, request| async move {
-        let tenant = app.put_tenant_provisioning(request).await?;
-        Ok(Reply::ok(&tenant))
+    run(|kernel, request| async move {
+        stratus_tenant_admin::put_tenant_provisioning(&kernel, request)
+            .await
+            .map(|tenant| Reply::ok(&tenant))
     })
     .await
 }

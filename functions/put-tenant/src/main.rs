@@ -1,17 +1,17 @@
 //! `PUT /api/admin/tenants/{tenantId}` (operator): creates or renames a tenant.
-//! Thin by design: the operation lives in `stratus-app`, the HTTP plumbing in `stratus-http`.
+//! Thin by design: the operation is `stratus_tenant_admin::put_tenant`; `stratus_kernel::run` does the rest.
 
-use stratus_http::{run, BoxError, Reply};
+use stratus_kernel::{run, BoxError, Reply};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    run(|app, request| async move {
-        let (tenant, created) = app.put_tenant(request).await?;
-        Ok(if created {
-            Reply::created(&tenant)
-        } else {
-            Reply::ok(&tenant)
-        })
+    run(|kernel, request| async move {
+        stratus_tenant_admin::put_tenant(&kernel, request)
+            .await
+            .map(|(tenant, created)| match created {
+                true => Reply::created(&tenant),
+                false => Reply::ok(&tenant),
+            })
     })
     .await
 }

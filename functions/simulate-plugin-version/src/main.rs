@@ -1,13 +1,14 @@
 //! `POST /api/admin/plugins/{pluginName}/versions/{version}/simulate` (tenant admin): runs one decision of a version against a posted task and candidates.
-//! Thin by design: the operation lives in `stratus-policies`, the HTTP plumbing in `stratus-http`.
+//! Thin by design: the operation is `stratus_plugin_admin::simulate_plugin_version`; `stratus_kernel::run` does the rest.
 
-use stratus_http::{run, BoxError, Reply};
+use stratus_kernel::{run, BoxError, Reply};
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    run(|app, request| async move {
-        let simulation = stratus_policies::simulate(&app, request).await?;
-        Ok(Reply::ok(&simulation))
+    run(|kernel, request| async move {
+        stratus_plugin_admin::simulate_plugin_version(&kernel, request)
+            .await
+            .map(|simulation| Reply::ok(&simulation))
     })
     .await
 }

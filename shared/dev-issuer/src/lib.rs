@@ -18,20 +18,13 @@ pub use token::TokenSpec;
 pub const DEV_ISSUER_PORT: u16 = 9010;
 /// Audience the local stack accepts.
 pub const DEV_AUDIENCE: &str = "api://stratus";
-/// The operator tenant locally: its `Stratus.Operator` role counts.
-pub const DEV_OPERATOR_TENANT_ID: &str = "00000000-0000-4000-8000-00000000a1a1";
-
-/// Role of the platform operator (only in the operator tenant).
-pub const ROLE_OPERATOR: &str = "Stratus.Operator";
-/// Role of a tenant's administrator.
-pub const ROLE_TENANT_ADMIN: &str = "Tenant.Admin";
-/// The four roles of the public provisioning API.
-pub const PROVISIONING_ROLES: [&str; 4] = [
-    "Provisioning.User.Create",
-    "Provisioning.User.Read",
-    "Provisioning.User.Delete",
-    "Provisioning.Tenant.Read",
-];
+// The role names and the operator tenant are defined once, in `stratus-ids`; re-exported
+// under the names the tools and tests use.
+pub use stratus_ids::roles::{
+    OPERATOR as ROLE_OPERATOR, PROVISIONING as PROVISIONING_ROLES,
+    TENANT_ADMIN as ROLE_TENANT_ADMIN,
+};
+pub use stratus_ids::DEV_OPERATOR_TENANT_ID;
 
 /// The accepted issuer for a dev issuer on `port`; `{tenantid}` is replaced by the token's `tid`.
 pub fn issuer_template(port: u16) -> String {

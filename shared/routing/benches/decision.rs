@@ -8,8 +8,8 @@
 //!
 //! Rows: warm decision (fresh store + instantiate + call) for 10/100/1000 candidates, plugin
 //! and native; the same with fuel metering off (fuel overhead); fresh instantiation of a
-//! trivial component; first decision from a precompiled artifact (deserialize + InstancePre
-//! + decide) in a warm process, and in a new process (this binary started again, once per
+//! trivial component; first decision from a precompiled artifact (deserialize, InstancePre,
+//! decide) in a warm process, and in a new process (this binary started again, once per
 //! sample: engine + load + decide, the way a cold routing function meets a policy);
 //! upload-time compile (artifact size printed once).
 

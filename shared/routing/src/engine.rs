@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::Linker;
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::complexity::CompileLimits;
@@ -164,6 +164,22 @@ impl Limits {
     }
 }
 
+/// What the engine compiles with; artifacts depend on all of it. Where instances are
+/// allocated is not part of it: wasmtime's compiled code is the same with or without the
+/// pooling allocator.
+fn compilation_config(limits: &Limits) -> Config {
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .consume_fuel(limits.fuel_metering)
+        .epoch_interruption(true)
+        .max_wasm_stack(limits.max_wasm_stack)
+        // Determinism: same input, same decision, on any host CPU.
+        .cranelift_nan_canonicalization(true)
+        .relaxed_simd_deterministic(true);
+    config
+}
+
 /// The process-wide engine: build it once (at cold start) and share it; cloning is cheap.
 #[derive(Clone)]
 pub struct PolicyEngine {
@@ -193,16 +209,8 @@ impl PolicyEngine {
             .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
             .table_keep_resident(KEEP_RESIDENT_BYTES);
 
-        let mut config = Config::new();
-        config
-            .wasm_component_model(true)
-            .consume_fuel(limits.fuel_metering)
-            .epoch_interruption(true)
-            .max_wasm_stack(limits.max_wasm_stack)
-            // Determinism: same input, same decision, on any host CPU.
-            .cranelift_nan_canonicalization(true)
-            .relaxed_simd_deterministic(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let mut config = compilation_config(&limits);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| PluginError::Invalid(format!("{e:#}")))?;
 
         let mut linker = Linker::new(&engine);
@@ -243,6 +251,21 @@ impl PolicyEngine {
 
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// Whether `artifact`, which this engine would not load, loads in an engine that differs
+    /// only in not pooling instances: if so, only the pool's limits stood in its way.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Component::deserialize`]: `artifact` was produced by `precompile_component`
+    /// of an engine this one is compatible with.
+    pub(crate) unsafe fn loads_without_the_pool(&self, artifact: &[u8]) -> bool {
+        let Ok(unpooled) = Engine::new(&compilation_config(&self.limits)) else {
+            return false;
+        };
+        // SAFETY: the caller's promise, and this engine compiles exactly as `self` does.
+        unsafe { Component::deserialize(&unpooled, artifact) }.is_ok()
     }
 
     /// The underlying wasmtime engine (benchmarks, diagnostics).

@@ -10,6 +10,10 @@
 //! No WASI: a policy sees only its input and the `host` string look-ups, so the same input
 //! always yields the same decision.
 //!
+//! Stored policies: [`stored`] maps versions and their chunked bytes to the table, and the
+//! process's [`PolicyRegistry`] loads them (engines per profile, the artifact key, the cache
+//! of loaded policies) for simulations and live routing alike.
+//!
 //! ```text
 //! let engine = PolicyEngine::new(Limits::default())?;           // once per process
 //! let up = Policy::compile(&engine, &uploaded_bytes)?;           // upload: 4xx on Err
@@ -24,10 +28,13 @@
 pub mod complexity;
 mod engine;
 mod error;
+mod limiter;
 pub mod native;
 mod policy;
+pub mod registry;
 mod seal;
 pub mod spec;
+pub mod stored;
 pub mod text;
 
 /// Host bindings generated from the contract; the record types are the decision input and
@@ -49,7 +56,8 @@ pub use complexity::{CodeShape, CompileLimits};
 pub use engine::{Limits, PolicyEngine, Profile};
 pub use error::{ConfigError, PluginError};
 pub use policy::{
-    CompiledPolicy, DecisionInput, DecisionResult, HostStrings, Policy, UploadedPolicy,
+    sha256_hex, CompiledPolicy, DecisionInput, DecisionResult, HostStrings, Policy, UploadedPolicy,
     ALLOWED_IMPORTS, HOST_CALL_FUEL, HOST_FUEL_PER_BYTE, MAX_ATTRIBUTE_KEY_BYTES, WORLD,
 };
+pub use registry::{PolicyRegistry, ENGINE_ID};
 pub use seal::ArtifactKey;

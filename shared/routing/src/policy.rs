@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Store, StoreContextMut, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{Store, StoreContextMut, Trap};
 
 use crate::bindings::RoutingPolicyPre;
 use crate::complexity;
 use crate::engine::{Limits, PolicyEngine};
 use crate::error::{ConfigError, PluginError};
+use crate::limiter::{Refusal, SandboxLimiter};
 use crate::native;
 use crate::text::untrusted;
 use crate::{Candidates, Context, Decision, Outcome, Task};
@@ -65,7 +66,7 @@ impl DecisionResult {
 
 /// Per-decision store data.
 pub(crate) struct DecisionState {
-    limits: StoreLimits,
+    limiter: SandboxLimiter,
     strings: Arc<HostStrings>,
 }
 
@@ -265,11 +266,15 @@ impl CompiledPolicy {
         // carry a host's seal, so a host compiled them and they are unmodified.
         let component =
             unsafe { Component::deserialize(&engine.engine, artifact) }.map_err(|e| {
-                let msg = wasmtime_message(&e);
-                if msg.contains("exceeds") {
-                    PluginError::ExceedsLimits(msg)
+                // A component over the pool's limits (its memories, tables, core instances,
+                // their sizes) is refused with an error of no type, in wasmtime's words, as
+                // is an artifact of another host version: whether the same bytes load without
+                // the pool is what tells them apart. wasmtime's words stay the detail.
+                // SAFETY: the same sealed artifact as above.
+                if unsafe { engine.loads_without_the_pool(artifact) } {
+                    PluginError::ExceedsLimits(wasmtime_message(&e))
                 } else {
-                    PluginError::ArtifactUnusable(msg)
+                    PluginError::ArtifactUnusable(wasmtime_message(&e))
                 }
             })?;
 
@@ -327,19 +332,11 @@ impl CompiledPolicy {
     fn new_store(&self, strings: Arc<HostStrings>) -> Store<DecisionState> {
         let limits = &self.engine.limits;
         let state = DecisionState {
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.max_memory_bytes)
-                .table_elements(limits.max_table_elements)
-                .instances(limits.max_core_instances_per_component as usize)
-                .memories(limits.max_memories_per_component as usize)
-                .tables(limits.max_tables_per_component as usize)
-                // Make exhaustion a clear, typed failure instead of a -1 the guest may ignore.
-                .trap_on_grow_failure(true)
-                .build(),
+            limiter: SandboxLimiter::new(limits),
             strings,
         };
         let mut store = Store::new(&self.engine.engine, state);
-        store.limiter(|s| &mut s.limits);
+        store.limiter(|s| &mut s.limiter);
         if limits.fuel_metering {
             // Fuel is enabled on the engine, so setting it cannot fail.
             let _ = store.set_fuel(limits.fuel);
@@ -372,21 +369,20 @@ impl CompiledPolicy {
                 other => PluginError::Trap(other.to_string()),
             };
         }
-        // The limiter's refusals are plain errors, recognisable by their message.
-        let chain = err
-            .chain()
-            .map(|c| c.to_string())
-            .collect::<Vec<_>>()
-            .join(": ");
-        if chain.contains("growing memory") || chain.contains("memory growth failure") {
-            return PluginError::MemoryLimit {
-                limit: limits.max_memory_bytes,
-            };
-        }
-        if chain.contains("growing table") || chain.contains("table growth failure") {
-            return PluginError::TableLimit {
-                limit: limits.max_table_elements,
-            };
+        // A refusal ends the call with an error of no type wasmtime would recognise; what
+        // the limiter noted is what names it.
+        match store.data().limiter.refused() {
+            Some(Refusal::Memory) => {
+                return PluginError::MemoryLimit {
+                    limit: limits.max_memory_bytes,
+                }
+            }
+            Some(Refusal::Table) => {
+                return PluginError::TableLimit {
+                    limit: limits.max_table_elements,
+                }
+            }
+            None => {}
         }
         // Out of fuel can also surface from the host side of a call.
         if store.get_fuel().map(|f| f == 0).unwrap_or(false) {
@@ -394,6 +390,11 @@ impl CompiledPolicy {
                 budget: limits.fuel,
             };
         }
+        let chain = err
+            .chain()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(": ");
         PluginError::Trap(untrusted(&chain, MAX_MESSAGE_CHARS))
     }
 
@@ -533,7 +534,8 @@ fn clamp_wait(outcome: &mut Outcome, max_seconds: u32) -> Option<u32> {
     }
 }
 
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+/// The lowercase hex SHA-256 of `bytes`: how sources and artifacts are addressed.
+pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     let mut out = String::with_capacity(64);
     for b in digest {

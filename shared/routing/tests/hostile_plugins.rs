@@ -224,6 +224,20 @@ fn memory_growth_hits_the_memory_cap() {
 }
 
 #[test]
+fn table_growth_hits_the_table_cap() {
+    let wat = module(
+        1,
+        "(loop $l (drop (table.grow $t (ref.null func) (i32.const 1000))) (br $l)) (unreachable)",
+        "(table $t 1 funcref)",
+    );
+    let result = compile(&wat).decide(&input());
+    assert_fell_back(
+        &result,
+        |e| matches!(e, PluginError::TableLimit { limit } if *limit == 10_000),
+    );
+}
+
+#[test]
 fn trap_falls_back() {
     let result = compile(&module(1, "(unreachable)", "")).decide(&input());
     assert_fell_back(
@@ -437,6 +451,42 @@ fn tampered_artifact_is_refused_before_deserializing() {
         CompiledPolicy::from_artifact(engine(), &uploaded.artifact, &uploaded.artifact_seal)
             .is_ok()
     );
+}
+
+#[test]
+fn an_artifact_over_this_engines_limits_exceeds_them() {
+    // Compiled and sealed where 20 MiB of memory is allowed, loaded where 16 MiB is.
+    let roomy = PolicyEngine::new(Limits {
+        max_memory_bytes: 32 << 20,
+        ..Limits::default()
+    })
+    .expect("engine")
+    .with_artifact_key(engine().artifact_key().clone());
+    let uploaded = Policy::compile(&roomy, &componentize(&module(320, &offer(0, 0), "")))
+        .expect("fits the roomy engine");
+    match CompiledPolicy::from_artifact(engine(), &uploaded.artifact, &uploaded.artifact_seal) {
+        Err(PluginError::ExceedsLimits(m)) => assert!(m.contains("memory"), "{m}"),
+        Err(other) => panic!("expected exceeds-limits, got {other:?}"),
+        Ok(_) => panic!("20 MiB of memory loaded under a 16 MiB limit"),
+    }
+}
+
+#[test]
+fn an_artifact_compiled_otherwise_is_unusable() {
+    // Unmetered code has no fuel checks: no engine that meters fuel may run it.
+    let unmetered = PolicyEngine::new(Limits {
+        fuel_metering: false,
+        ..Limits::default()
+    })
+    .expect("engine")
+    .with_artifact_key(engine().artifact_key().clone());
+    let uploaded =
+        Policy::compile(&unmetered, &componentize(&fixed_offer(&[0], "x"))).expect("accepted");
+    match CompiledPolicy::from_artifact(engine(), &uploaded.artifact, &uploaded.artifact_seal) {
+        Err(PluginError::ArtifactUnusable(_)) => {}
+        Err(other) => panic!("expected artifact-unusable, got {other:?}"),
+        Ok(_) => panic!("an unmetered artifact loaded into a metering engine"),
+    }
 }
 
 // --- what the compiler is given ---------------------------------------------------------

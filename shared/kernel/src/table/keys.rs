@@ -1,0 +1,74 @@
+//! Key builders for the single table. Every item of a tenant's configuration lives in the
+//! tenant's partition (`TENANT#<tid>`), so one query or batch read serves an operation;
+//! audit records and rate-limit logs get partitions of their own so they never crowd it.
+
+use crate::Guid;
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+/// DynamoDB TTL attribute (epoch seconds), as declared in infra/template.yaml.
+pub const EXPIRES_AT: &str = "expiresAt";
+
+pub fn tenant_pk(tenant: &Guid) -> String {
+    format!("TENANT#{tenant}")
+}
+pub const TENANT_SK: &str = "TENANT";
+
+pub fn user_sk(user: &Guid) -> String {
+    format!("USER#{user}")
+}
+/// Prefix of a user's item and everything hanging off it (service memberships).
+pub fn user_prefix(user: &Guid) -> String {
+    format!("USER#{user}")
+}
+pub fn ou_sk(ou: &Guid) -> String {
+    format!("OU#{ou}")
+}
+pub const OU_PREFIX: &str = "OU#";
+pub fn skill_sk(skill: &Guid) -> String {
+    format!("SKILL#{skill}")
+}
+pub fn skill_name_sk(name: &str) -> String {
+    format!("SKILLNAME#{}", name.to_lowercase())
+}
+pub fn rate_pk(tenant: &Guid, app_id: &str) -> String {
+    format!("RATE#{tenant}#{}", app_id.to_ascii_lowercase())
+}
+pub const RATE_SK: &str = "RATE";
+pub fn audit_pk(tenant: &Guid) -> String {
+    format!("AUDIT#{tenant}")
+}
+pub fn audit_sk(at: &str) -> String {
+    format!("{at}#{}", uuid::Uuid::new_v4())
+}
+
+/// One version of a tenant's routing-policy plugin (metadata only), in the tenant partition;
+/// versions sort numerically within a plugin.
+pub fn plugin_version_sk(name: &str, version: u32) -> String {
+    format!("PLUGIN#{name}#V#{version:010}")
+}
+pub const PLUGIN_VERSION_PREFIX: &str = "PLUGIN#";
+pub fn plugin_versions_prefix(name: &str) -> String {
+    format!("PLUGIN#{name}#V#")
+}
+/// The newest version number a plugin has handed out (never reused, even after deletes).
+pub fn plugin_head_sk(name: &str) -> String {
+    format!("PLUGINHEAD#{name}")
+}
+/// A plugin version's bytes (source and precompiled artifact), chunked, in a partition of
+/// their own so megabytes never crowd the tenant partition; deleting the version empties it.
+pub fn plugin_blob_pk(tenant: &Guid, name: &str, version: u32) -> String {
+    format!("PLUGINBLOB#{tenant}#{name}#{version}")
+}
+/// Chunk `index` of the blob with this kind and sha256, written by upload `upload` (each
+/// upload attempt its own, so two uploads racing for a number never share a chunk item);
+/// versions stored before uploads had ids have none.
+pub fn plugin_chunk_sk(kind: &str, upload: Option<&str>, sha256: &str, index: usize) -> String {
+    format!("{}{index:05}", plugin_blob_prefix(kind, upload, sha256))
+}
+pub fn plugin_blob_prefix(kind: &str, upload: Option<&str>, sha256: &str) -> String {
+    match upload {
+        Some(upload) => format!("{kind}#{upload}#{sha256}#"),
+        None => format!("{kind}#{sha256}#"),
+    }
+}
