@@ -1,7 +1,7 @@
-//! Fixtures for the black-box tests: they talk to a running local Stratus stack over HTTP
-//! exactly as a customer's provisioning app or an operator would, and know nothing of its
-//! insides (the one exception: Teams-synced users are planted in the table directly, because
-//! directory sync has no HTTP API yet).
+//! Fixtures for the black-box tests (`tests/api/`, one binary): they talk to a running local
+//! Stratus stack over HTTP exactly as a customer's provisioning app or an operator would, and
+//! know nothing of its insides (the one exception: Teams-synced users are planted in the table
+//! directly, because directory sync has no HTTP API yet).
 //!
 //! `cargo xtask test` starts the stack (DynamoDB Local, the dev issuer's JWKS server,
 //! `cargo lambda watch`) and runs these tests with the environment they read:

@@ -4,7 +4,7 @@
 //! with 503 and `Retry-After`, and work again once the dependency is back.
 //!
 //! These tests freeze services the whole stack shares, so `cargo xtask test` runs them on
-//! their own after the other black-box tests (which it runs with `--skip outage_`), one at a
+//! their own after the other black-box tests (which it runs with `--skip outage::`), one at a
 //! time, and passes the process ids in `STRATUS_DYNAMODB_PID` and `STRATUS_DEV_ISSUER_PID`.
 
 use std::time::Duration;
