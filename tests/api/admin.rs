@@ -4,9 +4,6 @@
 use serde_json::{json, Value};
 use stratus_blackbox_tests::*;
 
-const OPERATOR_MISSING: &str = "Required role missing: Stratus.Operator";
-const ADMIN_MISSING: &str = "Required role missing: Tenant.Admin";
-
 fn is_guid(v: &Value) -> bool {
     v.as_str()
         .and_then(|s| uuid::Uuid::parse_str(s).ok())
@@ -148,18 +145,9 @@ async fn a_tenant_admin_of_an_unknown_tenant_is_401() {
 async fn admin_api_without_a_token_is_401() {
     let stack = Stack::from_env();
     for (method, path) in [
-        (
-            reqwest::Method::PUT,
-            format!("/api/admin/tenants/{}", new_id()),
-        ),
-        (
-            reqwest::Method::GET,
-            "/api/admin/organization-units".to_owned(),
-        ),
-        (
-            reqwest::Method::PATCH,
-            format!("/api/admin/users/{}", new_id()),
-        ),
+        (reqwest::Method::PUT, tenant_path(&new_id())),
+        (reqwest::Method::GET, ORGANIZATION_UNITS_PATH.to_owned()),
+        (reqwest::Method::PATCH, admin_user_path(&new_id())),
     ] {
         stack
             .send(method, &path, None, Body::None)
@@ -270,7 +258,7 @@ async fn put_provisioning_switches_the_public_api() {
     assert_eq!(off["rootOrganizationUnitId"], json!(t.root_ou));
     t.license_usage()
         .await
-        .assert_problem(401, "Provisioning Api disabled by admin");
+        .assert_problem(401, PROVISIONING_DISABLED);
     let on = stack.put_provisioning(&operator, &t.id, true).await.ok();
     assert_eq!(on["publicApiEnabled"], json!(true));
     t.license_usage().await.assert_status(200);
@@ -280,12 +268,11 @@ async fn put_provisioning_switches_the_public_api() {
         .ok();
     assert_eq!(detail["publicApiEnabled"], json!(true));
     let reply = stack
-        .call(
-            reqwest::Method::PUT,
-            &format!("/api/admin/tenants/{}/provisioning", t.id),
+        .request(Request::put_provisioning(
             &operator,
+            &t.id,
             json!({ "publicApiEnabled": "yes" }),
-        )
+        ))
         .await;
     let detail = reply.assert_problem_status(400);
     assert!(
@@ -377,7 +364,7 @@ async fn a_new_ou_under_the_scope_is_in_the_scope() {
     let elsewhere = t.create_ou("Support Night", Some(&t.support_ou)).await;
     t.create_user(&new_id(), &elsewhere)
         .await
-        .assert_problem(403, "Organization Unit not allowed");
+        .assert_problem(403, OU_NOT_ALLOWED);
 }
 
 // ---- app permissions --------------------------------------------------------------------------
@@ -410,7 +397,7 @@ async fn app_permissions_are_put_and_deleted() {
             json!({ "o365Id": new_id(), "organizationUnitId": t.sales_ou }),
         )
         .await
-        .assert_problem(403, "Organization Unit not allowed");
+        .assert_problem(403, OU_NOT_ALLOWED);
 
     // PUT replaces the scope.
     let put = stack
@@ -437,11 +424,11 @@ async fn app_permissions_are_put_and_deleted() {
     stack
         .license_usage(&token)
         .await
-        .assert_problem(401, &format!("No app permission found for app id ({app})"));
+        .assert_problem(401, &no_app_permission(&app));
     stack
         .delete_app_permission(&admin, &app)
         .await
-        .assert_problem(404, &format!("No app permission found for app id ({app})"));
+        .assert_problem(404, &no_app_permission(&app));
     // Other apps are untouched.
     t.license_usage().await.assert_status(200);
 }
@@ -462,7 +449,7 @@ async fn app_permission_with_an_unknown_ou_is_400() {
     stack
         .license_usage(&t.token_for_app(&app))
         .await
-        .assert_problem(401, &format!("No app permission found for app id ({app})"));
+        .assert_problem(401, &no_app_permission(&app));
     let detail = stack
         .put_app_permission(&admin, "my-app", &[&t.sales_ou])
         .await
@@ -478,7 +465,7 @@ async fn deleting_an_unknown_app_permission_is_404() {
     stack
         .delete_app_permission(&t.admin_token(), &app)
         .await
-        .assert_problem(404, &format!("No app permission found for app id ({app})"));
+        .assert_problem(404, &no_app_permission(&app));
 }
 
 // ---- skills -----------------------------------------------------------------------------------
@@ -605,7 +592,7 @@ async fn patch_user_of_an_unknown_user_is_404() {
     let t = TestTenant::create(&stack).await;
     t.patch_user(&new_id(), json!({ "licenses": ["ContactCenter"] }))
         .await
-        .assert_problem(404, "A user with this O365 ID was not found");
+        .assert_problem(404, USER_NOT_FOUND);
     assert_eq!(t.usage_of("ContactCenter").await, (10, 0, 10));
 }
 

@@ -231,9 +231,7 @@ async fn hostile_tokens_are_401_on_create_and_create_nothing() {
         ids.push(id);
     }
     for id in ids {
-        t.get_user(&id)
-            .await
-            .assert_problem(404, "A user with this O365 ID was not found");
+        t.get_user(&id).await.assert_problem(404, USER_NOT_FOUND);
     }
 }
 
@@ -253,28 +251,16 @@ async fn hostile_tokens_are_401_on_get_copy_and_delete() {
         ("alg none", alg_none(&good.claims(), stack.issuer.kid())),
     ];
     for (label, token) in &cases {
-        let header = format!("Bearer {token}");
-        let reply = stack
-            .send(Method::GET, &user_path(&source), Some(&header), Body::None)
-            .await;
+        let reply = stack.get_user(token, &source).await;
         assert_rejected_token(&reply, label);
         let reply = stack
-            .send(
-                Method::POST,
-                COPY_PATH,
-                Some(&header),
+            .copy_user(
+                token,
                 json!({ "newO365Id": new_id(), "sourceO365Id": source }),
             )
             .await;
         assert_rejected_token(&reply, label);
-        let reply = stack
-            .send(
-                Method::DELETE,
-                &user_path(&source),
-                Some(&header),
-                Body::None,
-            )
-            .await;
+        let reply = stack.delete_user(token, &source, None).await;
         assert_rejected_token(&reply, label);
     }
     t.get_user(&source).await.assert_status(200);
@@ -293,14 +279,7 @@ async fn tampered_tenant_is_401() {
         c["appid"] = json!(b.app_id);
         c["iss"] = json!(b.app_spec().issuer_template.replace("{tenantid}", &b.id));
     });
-    let reply = stack
-        .send(
-            Method::GET,
-            &user_path(&id_in_b),
-            Some(&format!("Bearer {forged}")),
-            Body::None,
-        )
-        .await;
+    let reply = stack.get_user(&forged, &id_in_b).await;
     assert_rejected_token(&reply, "tampered tid");
 }
 
@@ -313,7 +292,7 @@ async fn hostile_tokens_are_401_on_the_admin_api() {
         let reply = stack
             .send(
                 Method::PUT,
-                &format!("/api/admin/tenants/{tenant_id}"),
+                &tenant_path(&tenant_id),
                 header.as_deref(),
                 json!({ "name": "Forged" }),
             )
@@ -338,14 +317,7 @@ async fn hostile_tokens_are_401_on_the_admin_api() {
             .issuer_template
             .replace("{tenantid}", &stack.operator_tenant_id));
     });
-    let reply = stack
-        .send(
-            Method::PUT,
-            &format!("/api/admin/tenants/{}/provisioning", t.id),
-            Some(&format!("Bearer {forged}")),
-            json!({ "publicApiEnabled": false }),
-        )
-        .await;
+    let reply = stack.put_provisioning(&forged, &t.id, false).await;
     assert_rejected_token(&reply, "tampered operator");
     stack.license_usage(&t.app_token()).await.assert_status(200);
 }
@@ -488,7 +460,6 @@ async fn each_operation_requires_its_role() {
             .collect();
         t.app_token_with_roles(&roles)
     };
-    let missing = "Required role missing";
 
     let new = new_id();
     stack
@@ -497,26 +468,26 @@ async fn each_operation_requires_its_role() {
             json!({ "o365Id": new, "organizationUnitId": t.sales_ou }),
         )
         .await
-        .assert_problem(401, missing);
+        .assert_problem(401, ROLE_MISSING);
     stack
         .get_user(&all_but(ROLE_READ), &source)
         .await
-        .assert_problem(401, missing);
+        .assert_problem(401, ROLE_MISSING);
     stack
         .license_usage(&all_but(ROLE_TENANT_READ))
         .await
-        .assert_problem(401, missing);
+        .assert_problem(401, ROLE_MISSING);
     stack
         .copy_user(
             &all_but(ROLE_CREATE),
             json!({ "newO365Id": new, "sourceO365Id": source }),
         )
         .await
-        .assert_problem(401, missing);
+        .assert_problem(401, ROLE_MISSING);
     stack
         .delete_user(&all_but(ROLE_DELETE), &source, None)
         .await
-        .assert_problem(401, missing);
+        .assert_problem(401, ROLE_MISSING);
 
     // The read role alone cannot create; no roles at all can do nothing.
     let read_only = t.app_token_with_roles(&[ROLE_READ]);
@@ -526,24 +497,22 @@ async fn each_operation_requires_its_role() {
             json!({ "o365Id": new, "organizationUnitId": t.sales_ou }),
         )
         .await
-        .assert_problem(401, missing);
+        .assert_problem(401, ROLE_MISSING);
     stack.get_user(&read_only, &source).await.assert_status(200);
     let no_roles = t.token(&t.app_spec().roles(&[]));
     stack
         .license_usage(&no_roles)
         .await
-        .assert_problem(401, missing);
+        .assert_problem(401, ROLE_MISSING);
     // Admin roles are not provisioning roles.
     let admin_roles = t.app_token_with_roles(&[ROLE_TENANT_ADMIN, ROLE_OPERATOR]);
     stack
         .license_usage(&admin_roles)
         .await
-        .assert_problem(401, missing);
+        .assert_problem(401, ROLE_MISSING);
 
     // Nothing happened.
-    t.get_user(&new)
-        .await
-        .assert_problem(404, "A user with this O365 ID was not found");
+    t.get_user(&new).await.assert_problem(404, USER_NOT_FOUND);
     t.get_user(&source).await.assert_status(200);
     // Each role alone is enough for its operation.
     stack
@@ -565,13 +534,18 @@ async fn provisioning_api_disabled_by_admin_is_401() {
     let t = TestTenant::create(&stack).await;
     let id = t.new_user(&t.sales_ou).await;
     t.set_provisioning(false).await;
-    let disabled = "Provisioning Api disabled by admin";
-    t.license_usage().await.assert_problem(401, disabled);
-    t.get_user(&id).await.assert_problem(401, disabled);
+    t.license_usage()
+        .await
+        .assert_problem(401, PROVISIONING_DISABLED);
+    t.get_user(&id)
+        .await
+        .assert_problem(401, PROVISIONING_DISABLED);
     t.create_user(&new_id(), &t.sales_ou)
         .await
-        .assert_problem(401, disabled);
-    t.delete_user(&id, None).await.assert_problem(401, disabled);
+        .assert_problem(401, PROVISIONING_DISABLED);
+    t.delete_user(&id, None)
+        .await
+        .assert_problem(401, PROVISIONING_DISABLED);
     t.set_provisioning(true).await;
     t.get_user(&id).await.assert_status(200);
 }
@@ -589,7 +563,7 @@ async fn a_new_tenant_has_the_provisioning_api_off() {
     stack
         .license_usage(&token)
         .await
-        .assert_problem(401, "Provisioning Api disabled by admin");
+        .assert_problem(401, PROVISIONING_DISABLED);
 }
 
 #[tokio::test]
@@ -598,7 +572,7 @@ async fn unregistered_app_is_401() {
     let t = TestTenant::create(&stack).await;
     let app = new_id();
     let token = t.token_for_app(&app);
-    let expected = format!("No app permission found for app id ({app})");
+    let expected = no_app_permission(&app);
     stack
         .license_usage(&token)
         .await
@@ -621,10 +595,9 @@ async fn removed_app_permission_is_401() {
         .delete_app_permission(&t.admin_token(), &t.app_id)
         .await
         .assert_status(204);
-    t.license_usage().await.assert_problem(
-        401,
-        &format!("No app permission found for app id ({})", t.app_id),
-    );
+    t.license_usage()
+        .await
+        .assert_problem(401, &no_app_permission(&t.app_id));
 }
 
 // ---- order of checks --------------------------------------------------------------------------
@@ -659,7 +632,7 @@ async fn checks_run_in_the_contract_order() {
     // 5 before 6: no role and an unknown tenant.
     usage(t.token(&spec.clone().tenant(new_id()).roles(&[])))
         .await
-        .assert_problem(401, "Required role missing");
+        .assert_problem(401, ROLE_MISSING);
     // 6 before 8: unknown tenant and an unregistered app.
     usage(t.token(&spec.clone().tenant(new_id()).app(new_id())))
         .await
@@ -673,10 +646,7 @@ async fn checks_run_in_the_contract_order() {
             json!({ "o365Id": "bad", "organizationUnitId": "bad" }),
         )
         .await
-        .assert_problem(
-            401,
-            &format!("No app permission found for app id ({unregistered})"),
-        );
+        .assert_problem(401, &no_app_permission(&unregistered));
     // 5 before 9: missing role with a bad body.
     stack
         .create_user(
@@ -684,7 +654,7 @@ async fn checks_run_in_the_contract_order() {
             json!({ "o365Id": "bad" }),
         )
         .await
-        .assert_problem(401, "Required role missing");
+        .assert_problem(401, ROLE_MISSING);
     // 9 before 11: a bad o365Id in an OU outside the scope.
     stack
         .create_user(
@@ -698,5 +668,5 @@ async fn checks_run_in_the_contract_order() {
     t.set_provisioning(false).await;
     usage(t.token_for_app(&new_id()))
         .await
-        .assert_problem(401, "Provisioning Api disabled by admin");
+        .assert_problem(401, PROVISIONING_DISABLED);
 }

@@ -173,18 +173,10 @@ async fn copy_with_malformed_json_is_400() {
     let stack = Stack::from_env();
     let t = TestTenant::create(&stack).await;
     let reply = stack
-        .send(
-            reqwest::Method::POST,
-            COPY_PATH,
-            Some(&format!("Bearer {}", t.app_token())),
-            Body::Raw("{\"newO365Id\" \"x\"}".into()),
-        )
+        .copy_user(&t.app_token(), Body::Raw("{\"newO365Id\" \"x\"}".into()))
         .await;
     let detail = reply.assert_problem_status(400);
-    assert!(
-        detail.starts_with("Request body is not valid JSON"),
-        "detail: {detail:?}"
-    );
+    assert!(detail.starts_with(NOT_JSON), "detail: {detail:?}");
 }
 
 #[tokio::test]
@@ -207,9 +199,7 @@ async fn copy_of_a_teams_synced_source_is_400() {
         400,
         "The source user is synchronised from MS Teams; only manually managed users can be copied",
     );
-    t.get_user(&new)
-        .await
-        .assert_problem(404, "A user with this O365 ID was not found");
+    t.get_user(&new).await.assert_problem(404, USER_NOT_FOUND);
 }
 
 #[tokio::test]
@@ -227,9 +217,7 @@ async fn copy_of_a_source_without_contact_center_is_400() {
     t.copy_user(&new, &other)
         .await
         .assert_problem(400, "The source user has no Contact Center license");
-    t.get_user(&new)
-        .await
-        .assert_problem(404, "A user with this O365 ID was not found");
+    t.get_user(&new).await.assert_problem(404, USER_NOT_FOUND);
     let usage = t.license_usage().await.ok();
     assert_eq!(usage_entry(&usage, "Interact"), (5, 1, 4));
 }
@@ -245,7 +233,7 @@ async fn copy_of_a_source_outside_the_scope_is_403() {
     let new = new_id();
     t.copy_user(&new, &source)
         .await
-        .assert_problem(403, "Organization Unit not allowed");
+        .assert_problem(403, OU_NOT_ALLOWED);
     assert_eq!(t.usage_of("ContactCenter").await, (10, 1, 9));
 }
 
@@ -257,7 +245,7 @@ async fn copy_onto_an_existing_user_is_409() {
     let existing = t.new_user(&t.sales_ou).await;
     t.copy_user(&existing, &source)
         .await
-        .assert_problem(409, "User already exists");
+        .assert_problem(409, USER_EXISTS);
     // The existing user is untouched and no licence was taken.
     assert_empty_user(&t.get_user(&existing).await.ok(), &existing, &t.sales_ou);
     assert_eq!(t.usage_of("ContactCenter").await, (10, 1, 9));
@@ -266,7 +254,7 @@ async fn copy_onto_an_existing_user_is_409() {
     t.copy_user(&new, &source).await.assert_status(200);
     t.copy_user(&new, &source)
         .await
-        .assert_problem(409, "User already exists");
+        .assert_problem(409, USER_EXISTS);
     assert_eq!(t.usage_of("ContactCenter").await, (10, 2, 8));
 }
 
@@ -282,9 +270,7 @@ async fn copy_without_a_contact_center_licence_left_is_403() {
     t.copy_user(&new, &source)
         .await
         .assert_problem(403, "No license available: Contact Center");
-    t.get_user(&new)
-        .await
-        .assert_problem(404, "A user with this O365 ID was not found");
+    t.get_user(&new).await.assert_problem(404, USER_NOT_FOUND);
     assert_eq!(t.usage_of("ContactCenter").await, (1, 1, 0));
 }
 
@@ -301,9 +287,7 @@ async fn copy_names_the_exhausted_licence_and_allocates_nothing() {
     t.copy_user(&new, &source)
         .await
         .assert_problem(403, "No license available: Interact");
-    t.get_user(&new)
-        .await
-        .assert_problem(404, "A user with this O365 ID was not found");
+    t.get_user(&new).await.assert_problem(404, USER_NOT_FOUND);
     // All or nothing: Contact Center and Assistant were not taken either.
     let usage = t.license_usage().await.ok();
     assert_eq!(usage_entry(&usage, "ContactCenter"), (10, 1, 9));
@@ -323,5 +307,5 @@ async fn copy_needs_the_create_role() {
             json!({ "newO365Id": new_id(), "sourceO365Id": source }),
         )
         .await
-        .assert_problem(401, "Required role missing");
+        .assert_problem(401, ROLE_MISSING);
 }

@@ -3,8 +3,6 @@
 use serde_json::json;
 use stratus_blackbox_tests::*;
 
-const NOT_FOUND: &str = "A user with this O365 ID was not found";
-
 #[tokio::test]
 async fn delete_returns_the_user_as_it_was_and_frees_its_licences() {
     let stack = Stack::from_env();
@@ -20,7 +18,7 @@ async fn delete_returns_the_user_as_it_was_and_frees_its_licences() {
     let deleted = t.delete_user(&id, None).await.ok();
     assert_eq!(deleted, details);
 
-    t.get_user(&id).await.assert_problem(404, NOT_FOUND);
+    t.get_user(&id).await.assert_problem(404, USER_NOT_FOUND);
     let after = t.license_usage().await.ok();
     assert_usage(
         &after,
@@ -37,7 +35,7 @@ async fn delete_returns_the_user_as_it_was_and_frees_its_licences() {
     // Deleting again: gone.
     t.delete_user(&id, None)
         .await
-        .assert_problem(404, NOT_FOUND);
+        .assert_problem(404, USER_NOT_FOUND);
 }
 
 #[tokio::test]
@@ -87,18 +85,14 @@ async fn delete_with_a_bad_body_is_400() {
         .await
         .assert_problem(400, "\"o365Id\" must be a GUID");
     let reply = stack
-        .send(
-            reqwest::Method::DELETE,
-            &user_path(&id),
-            Some(&format!("Bearer {}", t.app_token())),
+        .request(Request::delete_user(
+            &t.app_token(),
+            &id,
             Body::Raw("{".into()),
-        )
+        ))
         .await;
     let detail = reply.assert_problem_status(400);
-    assert!(
-        detail.starts_with("Request body is not valid JSON"),
-        "detail: {detail:?}"
-    );
+    assert!(detail.starts_with(NOT_JSON), "detail: {detail:?}");
     t.get_user(&id).await.assert_status(200);
 }
 
@@ -119,7 +113,7 @@ async fn delete_unknown_user_is_404() {
     let t = TestTenant::create(&stack).await;
     t.delete_user(&new_id(), None)
         .await
-        .assert_problem(404, NOT_FOUND);
+        .assert_problem(404, USER_NOT_FOUND);
 }
 
 #[tokio::test]
@@ -147,7 +141,7 @@ async fn delete_user_outside_the_scope_is_403() {
         .assert_status(200);
     t.delete_user(&id, None)
         .await
-        .assert_problem(403, "Organization Unit not allowed");
+        .assert_problem(403, OU_NOT_ALLOWED);
     // Still there (read by an app that may see support).
     let support_app = t.register_app(&[&t.support_ou]).await;
     stack
@@ -200,6 +194,6 @@ async fn delete_needs_the_delete_role() {
     stack
         .delete_user(&token, &id, None)
         .await
-        .assert_problem(401, "Required role missing");
+        .assert_problem(401, ROLE_MISSING);
     t.get_user(&id).await.assert_status(200);
 }

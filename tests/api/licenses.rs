@@ -140,7 +140,7 @@ async fn license_usage_needs_the_tenant_read_role() {
     stack
         .license_usage(&token)
         .await
-        .assert_problem(401, "Required role missing");
+        .assert_problem(401, ROLE_MISSING);
     let token = t.app_token_with_roles(&[ROLE_TENANT_READ]);
     stack.license_usage(&token).await.assert_status(200);
 }

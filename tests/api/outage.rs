@@ -108,7 +108,7 @@ async fn outage_of_the_database_answers_503_in_bounded_time_and_nothing_is_half_
     stack.list_ous(&admin).await.assert_status(200);
     let retry = tenant.copy_user(&newcomer, &source).await;
     assert!(
-        retry.status == 200 || (retry.status == 409 && retry.detail() == "User already exists"),
+        retry.status == 200 || (retry.status == 409 && retry.detail() == USER_EXISTS),
         "retrying the write: {} {}",
         retry.status,
         retry.text

@@ -10,8 +10,6 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use stratus_blackbox_tests::*;
 
-const ADMIN_MISSING: &str = "Required role missing: Tenant.Admin";
-
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()

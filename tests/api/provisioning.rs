@@ -76,7 +76,7 @@ async fn create_user_accepts_uppercase_guids_and_answers_lowercase() {
     // The same user in another spelling is the same user.
     t.create_user(&id, &t.sales_ou)
         .await
-        .assert_problem(409, "User already exists");
+        .assert_problem(409, USER_EXISTS);
 }
 
 #[tokio::test]
@@ -84,27 +84,17 @@ async fn create_user_with_malformed_json_is_400() {
     let stack = Stack::from_env();
     let t = TestTenant::create(&stack).await;
     let reply = stack
-        .send(
-            reqwest::Method::POST,
-            USER_PATH,
-            Some(&format!("Bearer {}", t.app_token())),
-            Body::Raw("{\"o365Id\": ".into()),
-        )
+        .create_user(&t.app_token(), Body::Raw("{\"o365Id\": ".into()))
         .await;
     let detail = reply.assert_problem_status(400);
-    assert!(
-        detail.starts_with("Request body is not valid JSON"),
-        "detail: {detail:?}"
-    );
+    assert!(detail.starts_with(NOT_JSON), "detail: {detail:?}");
 }
 
 #[tokio::test]
 async fn create_user_without_a_body_is_400() {
     let stack = Stack::from_env();
     let t = TestTenant::create(&stack).await;
-    let reply = stack
-        .call(reqwest::Method::POST, USER_PATH, &t.app_token(), Body::None)
-        .await;
+    let reply = stack.create_user(&t.app_token(), Body::None).await;
     reply.assert_problem_status(400);
 }
 
@@ -167,7 +157,7 @@ async fn create_user_in_an_ou_outside_the_scope_is_403() {
     for ou in [&t.support_ou, &t.root_ou] {
         t.create_user(&new_id(), ou)
             .await
-            .assert_problem(403, "Organization Unit not allowed");
+            .assert_problem(403, OU_NOT_ALLOWED);
     }
 }
 
@@ -177,7 +167,7 @@ async fn create_user_in_an_unknown_ou_is_403() {
     let t = TestTenant::create(&stack).await;
     t.create_user(&new_id(), &new_id())
         .await
-        .assert_problem(403, "Organization Unit not allowed");
+        .assert_problem(403, OU_NOT_ALLOWED);
 }
 
 #[tokio::test]
@@ -187,10 +177,10 @@ async fn create_user_that_exists_is_409() {
     let id = t.new_user(&t.sales_ou).await;
     t.create_user(&id, &t.sales_ou)
         .await
-        .assert_problem(409, "User already exists");
+        .assert_problem(409, USER_EXISTS);
     t.create_user(&id, &t.sales_east_ou)
         .await
-        .assert_problem(409, "User already exists");
+        .assert_problem(409, USER_EXISTS);
     // Still the first one.
     assert_eq!(
         t.get_user(&id).await.ok()["organizationUnitId"],
@@ -205,7 +195,7 @@ async fn create_user_that_exists_as_teams_synced_is_409() {
     let id = t.plant_teams_user(&t.sales_ou, &[]).await;
     t.create_user(&id, &t.sales_ou)
         .await
-        .assert_problem(409, "User already exists");
+        .assert_problem(409, USER_EXISTS);
 }
 
 // ---- get ------------------------------------------------------------------------------------
@@ -257,7 +247,7 @@ async fn get_unknown_user_is_404() {
     let t = TestTenant::create(&stack).await;
     t.get_user(&new_id())
         .await
-        .assert_problem(404, "A user with this O365 ID was not found");
+        .assert_problem(404, USER_NOT_FOUND);
 }
 
 #[tokio::test]
@@ -286,9 +276,7 @@ async fn get_user_outside_the_scope_is_403() {
         )
         .await
         .assert_status(200);
-    t.get_user(&id)
-        .await
-        .assert_problem(403, "Organization Unit not allowed");
+    t.get_user(&id).await.assert_problem(403, OU_NOT_ALLOWED);
     // The app whose scope covers it can read it.
     stack
         .get_user(&t.token_for_app(&support_app), &id)
@@ -304,9 +292,7 @@ async fn get_user_moved_out_of_the_scope_is_403() {
     t.patch_user(&id, json!({ "organizationUnitId": t.support_ou }))
         .await
         .assert_status(200);
-    t.get_user(&id)
-        .await
-        .assert_problem(403, "Organization Unit not allowed");
+    t.get_user(&id).await.assert_problem(403, OU_NOT_ALLOWED);
 }
 
 #[tokio::test]

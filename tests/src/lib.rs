@@ -66,10 +66,47 @@ pub const USER_PATH: &str = "/api/public-api-next/user";
 pub const LICENSE_USAGE_PATH: &str = "/api/public-api-next/user/license-usage";
 pub const COPY_PATH: &str = "/api/public-api-next/user/copy";
 
+pub fn user_path(o365_id: &str) -> String {
+    format!("{USER_PATH}/{o365_id}")
+}
+
+pub const ORGANIZATION_UNITS_PATH: &str = "/api/admin/organization-units";
+pub const SKILLS_PATH: &str = "/api/admin/skills";
 pub const PLUGINS_PATH: &str = "/api/admin/plugins";
+
+pub fn tenant_path(tenant_id: &str) -> String {
+    format!("/api/admin/tenants/{tenant_id}")
+}
+
+pub fn provisioning_path(tenant_id: &str) -> String {
+    format!("{}/provisioning", tenant_path(tenant_id))
+}
+
+pub fn app_permission_path(app_id: &str) -> String {
+    format!("/api/admin/app-permissions/{app_id}")
+}
+
+pub fn admin_user_path(o365_id: &str) -> String {
+    format!("/api/admin/users/{o365_id}")
+}
 
 pub fn plugin_path(name: &str, version: u32) -> String {
     format!("{PLUGINS_PATH}/{name}/versions/{version}")
+}
+
+// The API's words for refusals that many tests meet, so a changed wording is changed once.
+pub const USER_NOT_FOUND: &str = "A user with this O365 ID was not found";
+pub const USER_EXISTS: &str = "User already exists";
+pub const OU_NOT_ALLOWED: &str = "Organization Unit not allowed";
+pub const ROLE_MISSING: &str = "Required role missing";
+pub const OPERATOR_MISSING: &str = "Required role missing: Stratus.Operator";
+pub const ADMIN_MISSING: &str = "Required role missing: Tenant.Admin";
+pub const PROVISIONING_DISABLED: &str = "Provisioning Api disabled by admin";
+/// How the detail of a body that does not parse begins (the parser's words follow).
+pub const NOT_JSON: &str = "Request body is not valid JSON";
+
+pub fn no_app_permission(app_id: &str) -> String {
+    format!("No app permission found for app id ({app_id})")
 }
 
 #[path = "../../plugins/locate.rs"]
@@ -87,10 +124,6 @@ pub fn built_in_plugin(file_stem: &str) -> Vec<u8> {
 /// The JavaScript example policy as `cargo xtask test` built it (jco, QuickJS).
 pub fn javascript_plugin() -> Vec<u8> {
     locate::built_js_policy(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
-}
-
-pub fn user_path(o365_id: &str) -> String {
-    format!("/api/public-api-next/user/{o365_id}")
 }
 
 fn env_required(name: &str) -> String {
@@ -125,6 +158,156 @@ impl From<Value> for Body {
 impl From<Option<Value>> for Body {
     fn from(v: Option<Value>) -> Self {
         v.map_or(Body::None, Body::Json)
+    }
+}
+
+/// A request as a value, which the [`Stack`] methods send: one constructor per operation, so
+/// a path or a method is written down once.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: Method,
+    pub path: String,
+    /// The whole `Authorization` header value, if any.
+    pub authorization: Option<String>,
+    pub body: Body,
+}
+
+impl Request {
+    pub fn new(method: Method, path: impl Into<String>) -> Request {
+        Request {
+            method,
+            path: path.into(),
+            authorization: None,
+            body: Body::None,
+        }
+    }
+
+    pub fn bearer(mut self, token: &str) -> Request {
+        self.authorization = Some(format!("Bearer {token}"));
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<Body>) -> Request {
+        self.body = body.into();
+        self
+    }
+
+    // ---- provisioning API ---------------------------------------------------------------
+
+    pub fn create_user(token: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::POST, USER_PATH)
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn get_user(token: &str, o365_id: &str) -> Request {
+        Request::new(Method::GET, user_path(o365_id)).bearer(token)
+    }
+
+    pub fn license_usage(token: &str) -> Request {
+        Request::new(Method::GET, LICENSE_USAGE_PATH).bearer(token)
+    }
+
+    pub fn copy_user(token: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::POST, COPY_PATH)
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn delete_user(token: &str, o365_id: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::DELETE, user_path(o365_id))
+            .bearer(token)
+            .body(body)
+    }
+
+    // ---- admin API ----------------------------------------------------------------------
+
+    pub fn put_tenant(token: &str, tenant_id: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::PUT, tenant_path(tenant_id))
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn put_licenses(token: &str, tenant_id: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::PUT, format!("{}/licenses", tenant_path(tenant_id)))
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn put_provisioning(token: &str, tenant_id: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::PUT, provisioning_path(tenant_id))
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn create_ou(token: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::POST, ORGANIZATION_UNITS_PATH)
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn list_ous(token: &str) -> Request {
+        Request::new(Method::GET, ORGANIZATION_UNITS_PATH).bearer(token)
+    }
+
+    pub fn put_app_permission(token: &str, app_id: &str, ou_ids: &[&str]) -> Request {
+        Request::new(Method::PUT, app_permission_path(app_id))
+            .bearer(token)
+            .body(json!({ "organizationUnitIds": ou_ids }))
+    }
+
+    pub fn delete_app_permission(token: &str, app_id: &str) -> Request {
+        Request::new(Method::DELETE, app_permission_path(app_id)).bearer(token)
+    }
+
+    pub fn patch_user(token: &str, o365_id: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::PATCH, admin_user_path(o365_id))
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn create_skill(token: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::POST, SKILLS_PATH)
+            .bearer(token)
+            .body(body)
+    }
+
+    // ---- routing-policy plugins ---------------------------------------------------------
+
+    pub fn upload_plugin(token: &str, name: &str, bytes: Vec<u8>) -> Request {
+        Request::new(Method::POST, format!("{PLUGINS_PATH}/{name}/versions"))
+            .bearer(token)
+            .body(Body::Wasm(bytes))
+    }
+
+    pub fn list_plugins(token: &str) -> Request {
+        Request::new(Method::GET, PLUGINS_PATH).bearer(token)
+    }
+
+    pub fn get_plugin(token: &str, name: &str, version: u32) -> Request {
+        Request::new(Method::GET, plugin_path(name, version)).bearer(token)
+    }
+
+    pub fn delete_plugin(token: &str, name: &str, version: u32) -> Request {
+        Request::new(Method::DELETE, plugin_path(name, version)).bearer(token)
+    }
+
+    pub fn simulate(token: &str, name: &str, version: u32, body: impl Into<Body>) -> Request {
+        Request::new(
+            Method::POST,
+            format!("{}/simulate", plugin_path(name, version)),
+        )
+        .bearer(token)
+        .body(body)
+    }
+
+    pub fn validate_config(token: &str, name: &str, version: u32, configuration: Value) -> Request {
+        Request::new(
+            Method::POST,
+            format!("{}/validate-config", plugin_path(name, version)),
+        )
+        .bearer(token)
+        .body(json!({ "configuration": configuration }))
     }
 }
 
@@ -215,7 +398,7 @@ impl Stack {
         self.token(&self.app_spec(tenant_id, app_id, roles))
     }
 
-    // ---- raw HTTP -----------------------------------------------------------------------
+    // ---- sending ------------------------------------------------------------------------
 
     /// Sends a request with the given `Authorization` header value (or none).
     pub async fn send(
@@ -225,12 +408,36 @@ impl Stack {
         authorization: Option<&str>,
         body: impl Into<Body>,
     ) -> Reply {
+        let mut request = Request::new(method, path).body(body);
+        request.authorization = authorization.map(str::to_owned);
+        self.request(request).await
+    }
+
+    /// Sends with `Authorization: Bearer <token>`.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: impl Into<Body>,
+    ) -> Reply {
+        self.request(Request::new(method, path).bearer(token).body(body))
+            .await
+    }
+
+    pub async fn request(&self, request: Request) -> Reply {
+        let Request {
+            method,
+            path,
+            authorization,
+            body,
+        } = request;
         let what = format!("{method} {path}");
         let mut request = self.http.request(method, format!("{}{path}", self.api_url));
         if let Some(auth) = authorization {
             request = request.header("authorization", auth);
         }
-        request = match body.into() {
+        request = match body {
             Body::None => request,
             Body::Json(v) => request
                 .header("content-type", "application/json")
@@ -266,151 +473,98 @@ impl Stack {
         }
     }
 
-    /// Sends with `Authorization: Bearer <token>`.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: impl Into<Body>,
-    ) -> Reply {
-        self.send(method, path, Some(&format!("Bearer {token}")), body)
-            .await
-    }
-
     // ---- provisioning API ---------------------------------------------------------------
 
-    pub async fn create_user(&self, token: &str, body: Value) -> Reply {
-        self.call(Method::POST, USER_PATH, token, body).await
+    pub async fn create_user(&self, token: &str, body: impl Into<Body>) -> Reply {
+        self.request(Request::create_user(token, body)).await
     }
 
     pub async fn get_user(&self, token: &str, o365_id: &str) -> Reply {
-        self.call(Method::GET, &user_path(o365_id), token, Body::None)
-            .await
+        self.request(Request::get_user(token, o365_id)).await
     }
 
     pub async fn license_usage(&self, token: &str) -> Reply {
-        self.call(Method::GET, LICENSE_USAGE_PATH, token, Body::None)
-            .await
+        self.request(Request::license_usage(token)).await
     }
 
-    pub async fn copy_user(&self, token: &str, body: Value) -> Reply {
-        self.call(Method::POST, COPY_PATH, token, body).await
+    pub async fn copy_user(&self, token: &str, body: impl Into<Body>) -> Reply {
+        self.request(Request::copy_user(token, body)).await
     }
 
     pub async fn delete_user(&self, token: &str, o365_id: &str, body: Option<Value>) -> Reply {
-        self.call(Method::DELETE, &user_path(o365_id), token, body)
+        self.request(Request::delete_user(token, o365_id, body))
             .await
     }
 
     // ---- admin API ----------------------------------------------------------------------
 
     pub async fn put_tenant(&self, token: &str, tenant_id: &str, body: Value) -> Reply {
-        self.call(
-            Method::PUT,
-            &format!("/api/admin/tenants/{tenant_id}"),
-            token,
-            body,
-        )
-        .await
-    }
-
-    pub async fn put_licenses(&self, token: &str, tenant_id: &str, body: Value) -> Reply {
-        self.call(
-            Method::PUT,
-            &format!("/api/admin/tenants/{tenant_id}/licenses"),
-            token,
-            body,
-        )
-        .await
-    }
-
-    pub async fn put_provisioning(&self, token: &str, tenant_id: &str, enabled: bool) -> Reply {
-        self.call(
-            Method::PUT,
-            &format!("/api/admin/tenants/{tenant_id}/provisioning"),
-            token,
-            json!({ "publicApiEnabled": enabled }),
-        )
-        .await
-    }
-
-    pub async fn create_ou(&self, token: &str, body: Value) -> Reply {
-        self.call(Method::POST, "/api/admin/organization-units", token, body)
+        self.request(Request::put_tenant(token, tenant_id, body))
             .await
     }
 
+    pub async fn put_licenses(&self, token: &str, tenant_id: &str, body: Value) -> Reply {
+        self.request(Request::put_licenses(token, tenant_id, body))
+            .await
+    }
+
+    pub async fn put_provisioning(&self, token: &str, tenant_id: &str, enabled: bool) -> Reply {
+        let body = json!({ "publicApiEnabled": enabled });
+        self.request(Request::put_provisioning(token, tenant_id, body))
+            .await
+    }
+
+    pub async fn create_ou(&self, token: &str, body: Value) -> Reply {
+        self.request(Request::create_ou(token, body)).await
+    }
+
     pub async fn list_ous(&self, token: &str) -> Reply {
-        self.call(
-            Method::GET,
-            "/api/admin/organization-units",
-            token,
-            Body::None,
-        )
-        .await
+        self.request(Request::list_ous(token)).await
     }
 
     pub async fn put_app_permission(&self, token: &str, app_id: &str, ou_ids: &[&str]) -> Reply {
-        self.call(
-            Method::PUT,
-            &format!("/api/admin/app-permissions/{app_id}"),
-            token,
-            json!({ "organizationUnitIds": ou_ids }),
-        )
-        .await
+        self.request(Request::put_app_permission(token, app_id, ou_ids))
+            .await
     }
 
     pub async fn delete_app_permission(&self, token: &str, app_id: &str) -> Reply {
-        self.call(
-            Method::DELETE,
-            &format!("/api/admin/app-permissions/{app_id}"),
-            token,
-            Body::None,
-        )
-        .await
+        self.request(Request::delete_app_permission(token, app_id))
+            .await
     }
 
     pub async fn patch_user(&self, token: &str, o365_id: &str, body: Value) -> Reply {
-        self.call(
-            Method::PATCH,
-            &format!("/api/admin/users/{o365_id}"),
-            token,
-            body,
-        )
-        .await
+        self.request(Request::patch_user(token, o365_id, body))
+            .await
+    }
+
+    pub async fn create_skill(&self, token: &str, body: Value) -> Reply {
+        self.request(Request::create_skill(token, body)).await
     }
 
     // ---- routing-policy plugins ----------------------------------------------------------
 
     pub async fn upload_plugin(&self, token: &str, name: &str, bytes: Vec<u8>) -> Reply {
-        let path = format!("{PLUGINS_PATH}/{name}/versions");
-        self.call(Method::POST, &path, token, Body::Wasm(bytes))
+        self.request(Request::upload_plugin(token, name, bytes))
             .await
     }
 
     pub async fn list_plugins(&self, token: &str) -> Reply {
-        self.call(Method::GET, PLUGINS_PATH, token, Body::None)
-            .await
+        self.request(Request::list_plugins(token)).await
     }
 
     pub async fn get_plugin(&self, token: &str, name: &str, version: u32) -> Reply {
-        self.call(Method::GET, &plugin_path(name, version), token, Body::None)
+        self.request(Request::get_plugin(token, name, version))
             .await
     }
 
     pub async fn delete_plugin(&self, token: &str, name: &str, version: u32) -> Reply {
-        self.call(
-            Method::DELETE,
-            &plugin_path(name, version),
-            token,
-            Body::None,
-        )
-        .await
+        self.request(Request::delete_plugin(token, name, version))
+            .await
     }
 
     pub async fn simulate(&self, token: &str, name: &str, version: u32, body: Value) -> Reply {
-        let path = format!("{}/simulate", plugin_path(name, version));
-        self.call(Method::POST, &path, token, body).await
+        self.request(Request::simulate(token, name, version, body))
+            .await
     }
 
     pub async fn validate_config(
@@ -420,14 +574,13 @@ impl Stack {
         version: u32,
         configuration: Value,
     ) -> Reply {
-        let path = format!("{}/validate-config", plugin_path(name, version));
-        let body = json!({ "configuration": configuration });
-        self.call(Method::POST, &path, token, body).await
-    }
-
-    pub async fn create_skill(&self, token: &str, body: Value) -> Reply {
-        self.call(Method::POST, "/api/admin/skills", token, body)
-            .await
+        self.request(Request::validate_config(
+            token,
+            name,
+            version,
+            configuration,
+        ))
+        .await
     }
 }
 
