@@ -1,6 +1,6 @@
 //! Public provisioning API: copy a user.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use stratus_blackbox_tests::*;
 
 const IDS_REQUIRED: &str = "\"SourceO365Id\" or \"NewO365Id\" are required";
@@ -97,86 +97,82 @@ async fn copy_of_a_source_in_a_sub_ou_keeps_that_ou() {
     assert_eq!(copy["organizationUnitId"], json!(t.sales_east_ou));
 }
 
+/// Ids missing, empty, equal (in any spelling) or not GUIDs, and a body that is no JSON: each
+/// refused before any licence is taken.
 #[tokio::test]
-async fn copy_with_missing_or_empty_ids_is_400() {
+async fn copy_refuses_missing_equal_or_malformed_ids() {
     let stack = Stack::from_env();
     let t = TestTenant::create(&stack).await;
     let (source, _) = t.configured_source(&["ContactCenter"]).await;
     let token = t.app_token();
-    for body in [
-        json!({ "sourceO365Id": source }),
-        json!({ "newO365Id": new_id() }),
-        json!({}),
-        json!({ "newO365Id": "", "sourceO365Id": source }),
-        json!({ "newO365Id": new_id(), "sourceO365Id": "" }),
-        json!({ "newO365Id": null, "sourceO365Id": source }),
-    ] {
-        stack
-            .copy_user(&token, body.clone())
-            .await
-            .assert_problem(400, IDS_REQUIRED);
-    }
+    let copy = |body: Value| Request::copy_user(&token, body);
+    let ids = |new: Value, source: Value| copy(json!({ "newO365Id": new, "sourceO365Id": source }));
+    let required = || Detail::is(IDS_REQUIRED);
+    let cases = vec![
+        (
+            "no newO365Id",
+            copy(json!({ "sourceO365Id": source })),
+            400,
+            required(),
+        ),
+        (
+            "no sourceO365Id",
+            copy(json!({ "newO365Id": new_id() })),
+            400,
+            required(),
+        ),
+        ("neither id", copy(json!({})), 400, required()),
+        (
+            "empty newO365Id",
+            ids(json!(""), json!(source)),
+            400,
+            required(),
+        ),
+        (
+            "empty sourceO365Id",
+            ids(json!(new_id()), json!("")),
+            400,
+            required(),
+        ),
+        (
+            "null newO365Id",
+            ids(Value::Null, json!(source)),
+            400,
+            required(),
+        ),
+        (
+            "onto itself",
+            ids(json!(source), json!(source)),
+            400,
+            required(),
+        ),
+        (
+            "onto itself, spelt in upper case",
+            ids(json!(source.to_uppercase()), json!(source)),
+            400,
+            required(),
+        ),
+        (
+            "newO365Id not a GUID",
+            ids(json!("nope"), json!(source)),
+            400,
+            Detail::NotAGuid("\"newo365id\""),
+        ),
+        (
+            "sourceO365Id not a GUID",
+            ids(json!(new_id()), json!("nope")),
+            400,
+            Detail::NotAGuid("\"sourceo365id\""),
+        ),
+        (
+            "malformed JSON",
+            Request::copy_user(&token, Body::Raw("{\"newO365Id\" \"x\"}".into())),
+            400,
+            Detail::starts_with(NOT_JSON),
+        ),
+    ];
+    stack.assert_refusals(cases).await;
     assert_eq!(t.usage_of("ContactCenter").await, (10, 1, 9));
-}
-
-#[tokio::test]
-async fn copy_onto_itself_is_400() {
-    let stack = Stack::from_env();
-    let t = TestTenant::create(&stack).await;
-    let (source, _) = t.configured_source(&["ContactCenter"]).await;
-    t.copy_user(&source, &source)
-        .await
-        .assert_problem(400, IDS_REQUIRED);
-    // Also when only the spelling differs.
-    stack
-        .copy_user(
-            &t.app_token(),
-            json!({ "newO365Id": source.to_uppercase(), "sourceO365Id": source }),
-        )
-        .await
-        .assert_problem(400, IDS_REQUIRED);
-    assert_eq!(t.usage_of("ContactCenter").await, (10, 1, 9));
-}
-
-#[tokio::test]
-async fn copy_with_bad_guids_names_the_field() {
-    let stack = Stack::from_env();
-    let t = TestTenant::create(&stack).await;
-    let (source, _) = t.configured_source(&["ContactCenter"]).await;
-    let token = t.app_token();
-    let detail = stack
-        .copy_user(
-            &token,
-            json!({ "newO365Id": "nope", "sourceO365Id": source }),
-        )
-        .await
-        .assert_problem_status(400);
-    assert!(
-        detail.to_lowercase().contains("\"newo365id\"") && detail.ends_with("must be a GUID"),
-        "detail: {detail:?}"
-    );
-    let detail = stack
-        .copy_user(
-            &token,
-            json!({ "newO365Id": new_id(), "sourceO365Id": "nope" }),
-        )
-        .await
-        .assert_problem_status(400);
-    assert!(
-        detail.to_lowercase().contains("\"sourceo365id\"") && detail.ends_with("must be a GUID"),
-        "detail: {detail:?}"
-    );
-}
-
-#[tokio::test]
-async fn copy_with_malformed_json_is_400() {
-    let stack = Stack::from_env();
-    let t = TestTenant::create(&stack).await;
-    let reply = stack
-        .copy_user(&t.app_token(), Body::Raw("{\"newO365Id\" \"x\"}".into()))
-        .await;
-    let detail = reply.assert_problem_status(400);
-    assert!(detail.starts_with(NOT_JSON), "detail: {detail:?}");
 }
 
 #[tokio::test]

@@ -161,8 +161,9 @@ impl From<Option<Value>> for Body {
     }
 }
 
-/// A request as a value, which the [`Stack`] methods send: one constructor per operation, so
-/// a path or a method is written down once.
+/// A request as a value: what the [`Stack`] methods send, and what a table of malformed
+/// input lists ([`Stack::assert_refusals`]). One constructor per operation, so a path or a
+/// method is written down once.
 #[derive(Clone, Debug)]
 pub struct Request {
     pub method: Method,
@@ -310,6 +311,52 @@ impl Request {
         .body(json!({ "configuration": configuration }))
     }
 }
+
+/// What the `detail` of a refusal must say, in a table of malformed input.
+#[derive(Clone, Debug)]
+pub enum Detail {
+    /// Exactly this.
+    Is(String),
+    StartsWith(String),
+    Contains(String),
+    /// Ends with "must be a GUID" and names this field, compared in lower case (path
+    /// parameters and case-insensitive body fields are named in more than one spelling).
+    NotAGuid(&'static str),
+    NotEmpty,
+    /// Any detail: the case is about the status alone (the problem's shape is checked always).
+    Any,
+}
+
+impl Detail {
+    pub fn is(text: impl Into<String>) -> Detail {
+        Detail::Is(text.into())
+    }
+
+    pub fn starts_with(text: impl Into<String>) -> Detail {
+        Detail::StartsWith(text.into())
+    }
+
+    pub fn contains(text: impl Into<String>) -> Detail {
+        Detail::Contains(text.into())
+    }
+
+    fn matches(&self, detail: &str) -> bool {
+        match self {
+            Detail::Is(text) => detail == text,
+            Detail::StartsWith(text) => detail.starts_with(text.as_str()),
+            Detail::Contains(text) => detail.contains(text.as_str()),
+            Detail::NotAGuid(field) => {
+                detail.ends_with("must be a GUID") && detail.to_lowercase().contains(field)
+            }
+            Detail::NotEmpty => !detail.is_empty(),
+            Detail::Any => true,
+        }
+    }
+}
+
+/// One row of a table of malformed input: the case's name (for the failure message), the
+/// request, and the status and detail of the problem it must be refused with.
+pub type Refusal<'a> = (&'a str, Request, u16, Detail);
 
 /// The running stack under test, with a token minter for its trusted (dev) issuer.
 #[derive(Clone)]
@@ -470,6 +517,32 @@ impl Stack {
             body,
             text,
             elapsed,
+        }
+    }
+
+    /// Sends each case of a table in turn and fails naming every case that was not refused as
+    /// it says (all of them, not only the first, so one run shows the whole picture).
+    #[track_caller]
+    pub fn assert_refusals<'a>(
+        &'a self,
+        cases: Vec<Refusal<'a>>,
+    ) -> impl std::future::Future<Output = ()> + 'a {
+        let caller = std::panic::Location::caller();
+        async move {
+            let total = cases.len();
+            let mut failures = Vec::new();
+            for (case, request, status, detail) in cases {
+                let reply = self.request(request).await;
+                if let Err(why) = reply.refused_as(status, &detail) {
+                    failures.push(format!("  {case}: {why}"));
+                }
+            }
+            assert!(
+                failures.is_empty(),
+                "{} of {total} cases not refused as expected (table at {caller}):\n{}",
+                failures.len(),
+                failures.join("\n")
+            );
         }
     }
 
@@ -636,42 +709,60 @@ impl Reply {
     /// Asserts a problem+json error with this status; returns its `detail`.
     #[track_caller]
     pub fn assert_problem_status(&self, status: u16) -> String {
-        self.assert_status(status);
+        // A match, not unwrap_or_else: a closure's panic would not report the caller's line.
+        match self.problem(status) {
+            Ok(detail) => detail,
+            Err(why) => panic!("{why}"),
+        }
+    }
+
+    /// The `detail` of a problem+json error with this status, or what is wrong with the reply.
+    fn problem(&self, status: u16) -> Result<String, String> {
+        let describe = || self.describe();
+        if self.status != status {
+            return Err(format!("expected {status}; {}", describe()));
+        }
         let content_type = self.header("content-type").unwrap_or("");
-        assert!(
-            content_type.starts_with("application/problem+json"),
-            "expected content-type application/problem+json, got {content_type:?}; {}",
-            self.describe()
-        );
-        assert_eq!(
-            self.body["status"],
-            json!(status),
-            "problem body \"status\"; {}",
-            self.describe()
-        );
-        assert_eq!(
-            self.body["type"],
-            json!("about:blank"),
-            "problem body \"type\"; {}",
-            self.describe()
-        );
+        if !content_type.starts_with("application/problem+json") {
+            return Err(format!(
+                "expected content-type application/problem+json, got {content_type:?}; {}",
+                describe()
+            ));
+        }
         let reason = reqwest::StatusCode::from_u16(status)
             .ok()
             .and_then(|s| s.canonical_reason())
             .unwrap_or("");
-        assert_eq!(
-            self.body["title"],
-            json!(reason),
-            "problem body \"title\"; {}",
-            self.describe()
-        );
-        let detail = self.body["detail"].as_str();
-        assert!(
-            detail.is_some(),
-            "problem body has no detail; {}",
-            self.describe()
-        );
-        detail.unwrap_or_default().to_owned()
+        for (field, expected) in [
+            ("status", json!(status)),
+            ("type", json!("about:blank")),
+            ("title", json!(reason)),
+        ] {
+            if self.body[field] != expected {
+                return Err(format!(
+                    "problem body {field:?} is {}, expected {expected}; {}",
+                    self.body[field],
+                    describe()
+                ));
+            }
+        }
+        match self.body["detail"].as_str() {
+            Some(detail) => Ok(detail.to_owned()),
+            None => Err(format!("problem body has no detail; {}", describe())),
+        }
+    }
+
+    /// Whether this is the refusal a table's case expects (what differs, if not).
+    fn refused_as(&self, status: u16, expected: &Detail) -> Result<(), String> {
+        let detail = self.problem(status)?;
+        if expected.matches(&detail) {
+            Ok(())
+        } else {
+            Err(format!(
+                "detail {detail:?} does not match {expected:?}; {}",
+                self.describe()
+            ))
+        }
     }
 
     /// Asserts a problem+json error with this status and exactly this `detail`.
