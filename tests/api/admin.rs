@@ -229,17 +229,22 @@ async fn renaming_a_tenant_keeps_its_settings() {
 async fn put_tenant_validates() {
     let stack = Stack::from_env();
     let operator = stack.operator_token();
-    let detail = stack
-        .put_tenant(&operator, "contoso", json!({ "name": "Contoso" }))
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("must be a GUID"), "detail: {detail:?}");
     let id = new_id();
-    let detail = stack
-        .put_tenant(&operator, &id, json!({}))
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("\"name\""), "detail: {detail:?}");
+    let cases = vec![
+        (
+            "tenant id not a GUID",
+            Request::put_tenant(&operator, "contoso", json!({ "name": "Contoso" })),
+            400,
+            Detail::contains("must be a GUID"),
+        ),
+        (
+            "no name",
+            Request::put_tenant(&operator, &id, json!({})),
+            400,
+            Detail::contains("\"name\""),
+        ),
+    ];
+    stack.assert_refusals(cases).await;
     // Not created by the failed request.
     stack
         .put_tenant(&operator, &id, json!({ "name": "Contoso" }))
@@ -335,22 +340,28 @@ async fn organization_unit_with_an_unknown_parent_is_400() {
     let stack = Stack::from_env();
     let t = TestTenant::create(&stack).await;
     let admin = t.admin_token();
-    stack
-        .create_ou(&admin, json!({ "name": "Orphan", "parentId": new_id() }))
-        .await
-        .assert_problem(
+    let create = |body: Value| Request::create_ou(&admin, body);
+    let cases = vec![
+        (
+            "parent that does not exist",
+            create(json!({ "name": "Orphan", "parentId": new_id() })),
             400,
-            "\"parentId\" is not an organization unit of this tenant",
-        );
-    stack
-        .create_ou(&admin, json!({ "name": "Orphan", "parentId": "x" }))
-        .await
-        .assert_problem(400, "\"parentId\" must be a GUID");
-    let detail = stack
-        .create_ou(&admin, json!({ "parentId": t.root_ou }))
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("\"name\""), "detail: {detail:?}");
+            Detail::is("\"parentId\" is not an organization unit of this tenant"),
+        ),
+        (
+            "parent not a GUID",
+            create(json!({ "name": "Orphan", "parentId": "x" })),
+            400,
+            Detail::is("\"parentId\" must be a GUID"),
+        ),
+        (
+            "no name",
+            create(json!({ "parentId": t.root_ou })),
+            400,
+            Detail::contains("\"name\""),
+        ),
+    ];
+    stack.assert_refusals(cases).await;
 }
 
 #[tokio::test]
@@ -440,21 +451,26 @@ async fn app_permission_with_an_unknown_ou_is_400() {
     let admin = t.admin_token();
     let app = new_id();
     let unknown = new_id();
-    let detail = stack
-        .put_app_permission(&admin, &app, &[&t.sales_ou, &unknown])
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("organizationUnitIds"), "detail: {detail:?}");
+    let cases = vec![
+        (
+            "an OU that does not exist beside one that does",
+            Request::put_app_permission(&admin, &app, &[&t.sales_ou, &unknown]),
+            400,
+            Detail::contains("organizationUnitIds"),
+        ),
+        (
+            "app id not a GUID",
+            Request::put_app_permission(&admin, "my-app", &[&t.sales_ou]),
+            400,
+            Detail::contains("must be a GUID"),
+        ),
+    ];
+    stack.assert_refusals(cases).await;
     // Not registered.
     stack
         .license_usage(&t.token_for_app(&app))
         .await
         .assert_problem(401, &no_app_permission(&app));
-    let detail = stack
-        .put_app_permission(&admin, "my-app", &[&t.sales_ou])
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("must be a GUID"), "detail: {detail:?}");
 }
 
 #[tokio::test]
@@ -513,29 +529,28 @@ async fn skill_validation() {
     let stack = Stack::from_env();
     let t = TestTenant::create(&stack).await;
     let admin = t.admin_token();
-    let detail = stack
-        .create_skill(&admin, json!({ "organizationUnitId": t.sales_ou }))
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("\"name\""), "detail: {detail:?}");
-    let detail = stack
-        .create_skill(
-            &admin,
-            json!({ "name": "German", "organizationUnitId": "x" }),
-        )
-        .await
-        .assert_problem_status(400);
-    assert!(
-        detail.contains("\"organizationUnitId\""),
-        "detail: {detail:?}"
-    );
-    let reply = stack
-        .create_skill(
-            &admin,
-            json!({ "name": "German", "organizationUnitId": new_id() }),
-        )
-        .await;
-    assert_eq!(reply.status, 400, "unknown OU: {}", reply.text);
+    let create = |body: Value| Request::create_skill(&admin, body);
+    let cases = vec![
+        (
+            "no name",
+            create(json!({ "organizationUnitId": t.sales_ou })),
+            400,
+            Detail::contains("\"name\""),
+        ),
+        (
+            "OU not a GUID",
+            create(json!({ "name": "German", "organizationUnitId": "x" })),
+            400,
+            Detail::contains("\"organizationUnitId\""),
+        ),
+        (
+            "OU that does not exist",
+            create(json!({ "name": "German", "organizationUnitId": new_id() })),
+            400,
+            Detail::Any,
+        ),
+    ];
+    stack.assert_refusals(cases).await;
 }
 
 #[tokio::test]
@@ -602,20 +617,55 @@ async fn patch_user_validation() {
     let t = TestTenant::create(&stack).await;
     let id = t.new_user(&t.sales_ou).await;
     let skill = t.create_skill("Portuguese", &t.sales_ou).await;
-
-    // Skill level above 100.
-    t.patch_user(
-        &id,
-        json!({ "skills": [{ "skillId": skill, "level": 101 }] }),
-    )
-    .await
-    .assert_problem(400, "\"skills[0].level\" must be an integer from 0 to 100");
-    t.patch_user(
-        &id,
-        json!({ "skills": [{ "skillId": skill, "level": -1 }] }),
-    )
-    .await
-    .assert_problem(400, "\"skills[0].level\" must be an integer from 0 to 100");
+    let admin = t.admin_token();
+    let patch = |body: Value| Request::patch_user(&admin, &id, body);
+    let level_out_of_range = || Detail::is("\"skills[0].level\" must be an integer from 0 to 100");
+    let unknown = new_id();
+    let cases = vec![
+        (
+            "skill level above 100",
+            patch(json!({ "skills": [{ "skillId": skill, "level": 101 }] })),
+            400,
+            level_out_of_range(),
+        ),
+        (
+            "skill level below 0",
+            patch(json!({ "skills": [{ "skillId": skill, "level": -1 }] })),
+            400,
+            level_out_of_range(),
+        ),
+        (
+            "skill that does not exist, named",
+            patch(json!({ "skills": [{ "skillId": unknown, "level": 50 }] })),
+            400,
+            Detail::contains(&unknown),
+        ),
+        (
+            "unknown licence type, named",
+            patch(json!({ "licenses": ["ContactCenter", "Gold"] })),
+            400,
+            Detail::contains("Gold"),
+        ),
+        (
+            "unknown modality, named",
+            patch(json!({ "modalities": ["Fax"] })),
+            400,
+            Detail::contains("Fax"),
+        ),
+        (
+            "unknown field, named",
+            patch(json!({ "nickname": "Bob" })),
+            400,
+            Detail::contains("nickname"),
+        ),
+        (
+            "OU that does not exist",
+            patch(json!({ "organizationUnitId": new_id() })),
+            400,
+            Detail::Any,
+        ),
+    ];
+    stack.assert_refusals(cases).await;
     // The bounds themselves are fine.
     for level in [0, 100] {
         let ok = t
@@ -627,42 +677,8 @@ async fn patch_user_validation() {
             .ok();
         assert_eq!(ok["skills"], json!([{ "skillId": skill, "level": level }]));
     }
-    // Unknown skill: named.
-    let unknown = new_id();
-    let detail = t
-        .patch_user(
-            &id,
-            json!({ "skills": [{ "skillId": unknown, "level": 50 }] }),
-        )
-        .await
-        .assert_problem_status(400);
-    assert!(
-        detail.contains(&unknown),
-        "detail names the skill: {detail:?}"
-    );
-    // Unknown licence type: named.
-    let detail = t
-        .patch_user(&id, json!({ "licenses": ["ContactCenter", "Gold"] }))
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("Gold"), "detail names the type: {detail:?}");
-    // Unknown modality, unknown field, bad OU.
-    let detail = t
-        .patch_user(&id, json!({ "modalities": ["Fax"] }))
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("Fax"), "detail: {detail:?}");
-    let detail = t
-        .patch_user(&id, json!({ "nickname": "Bob" }))
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("nickname"), "detail: {detail:?}");
-    let reply = t
-        .patch_user(&id, json!({ "organizationUnitId": new_id() }))
-        .await;
-    assert_eq!(reply.status, 400, "unknown OU: {}", reply.text);
 
-    // None of it changed the user or took a licence.
+    // None of the refusals changed the user or took a licence.
     let now = t.get_user(&id).await.ok();
     assert_eq!(now["licenses"], json!([]));
     assert_eq!(now["modalities"], json!([]));
