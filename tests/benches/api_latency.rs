@@ -509,10 +509,10 @@ fn render(
             p50.as_secs_f64() / base
         )
     };
-    let mut out = format!(
+    let mut out = String::from(
         "## Warm latency through `cargo lambda watch --release` (sequential, one client)\n\n\
          | request | n | p50 ms | p99 ms | p50 / p50(GetItem) |\n\
-         |---|---:|---:|---:|---:|\n"
+         |---|---:|---:|---:|---:|\n",
     );
     out.push_str(&row("GET /api/public-api-next/user/{id} (get-user)", get));
     out.push_str(&row("POST /api/public-api-next/user (create-user)", post));

@@ -1,7 +1,7 @@
-//! Fixtures for the black-box tests: they talk to a running local Stratus stack over HTTP
-//! exactly as a customer's provisioning app or an operator would, and know nothing of its
-//! insides (the one exception: Teams-synced users are planted in the table directly, because
-//! directory sync has no HTTP API yet).
+//! Fixtures for the black-box tests (`tests/api/`, one binary): they talk to a running local
+//! Stratus stack over HTTP exactly as a customer's provisioning app or an operator would, and
+//! know nothing of its insides (the one exception: Teams-synced users are planted in the table
+//! directly, because directory sync has no HTTP API yet).
 //!
 //! `cargo xtask test` starts the stack (DynamoDB Local, the dev issuer's JWKS server,
 //! `cargo lambda watch`) and runs these tests with the environment they read:
@@ -23,15 +23,13 @@ use serde_json::{json, Value};
 pub use serde_json;
 pub use stratus_dev_issuer::{DevIssuer, TokenSpec};
 
-/// The four roles of the public provisioning API.
-pub const ROLE_CREATE: &str = "Provisioning.User.Create";
-pub const ROLE_READ: &str = "Provisioning.User.Read";
-pub const ROLE_DELETE: &str = "Provisioning.User.Delete";
-pub const ROLE_TENANT_READ: &str = "Provisioning.Tenant.Read";
-pub const ALL_PROVISIONING_ROLES: [&str; 4] =
-    [ROLE_CREATE, ROLE_READ, ROLE_DELETE, ROLE_TENANT_READ];
-pub const ROLE_OPERATOR: &str = "Stratus.Operator";
-pub const ROLE_TENANT_ADMIN: &str = "Tenant.Admin";
+// The roles, under the names these tests use; defined once, in `stratus-ids`.
+pub use stratus_kernel::roles::{
+    OPERATOR as ROLE_OPERATOR, PROVISIONING as ALL_PROVISIONING_ROLES,
+    PROVISIONING_TENANT_READ as ROLE_TENANT_READ, PROVISIONING_USER_CREATE as ROLE_CREATE,
+    PROVISIONING_USER_DELETE as ROLE_DELETE, PROVISIONING_USER_READ as ROLE_READ,
+    TENANT_ADMIN as ROLE_TENANT_ADMIN,
+};
 
 /// Licence type ids and display names, in the order licence usage lists them.
 pub const LICENSE_TYPES: [(&str, &str); 7] = [
@@ -66,10 +64,47 @@ pub const USER_PATH: &str = "/api/public-api-next/user";
 pub const LICENSE_USAGE_PATH: &str = "/api/public-api-next/user/license-usage";
 pub const COPY_PATH: &str = "/api/public-api-next/user/copy";
 
+pub fn user_path(o365_id: &str) -> String {
+    format!("{USER_PATH}/{o365_id}")
+}
+
+pub const ORGANIZATION_UNITS_PATH: &str = "/api/admin/organization-units";
+pub const SKILLS_PATH: &str = "/api/admin/skills";
 pub const PLUGINS_PATH: &str = "/api/admin/plugins";
+
+pub fn tenant_path(tenant_id: &str) -> String {
+    format!("/api/admin/tenants/{tenant_id}")
+}
+
+pub fn provisioning_path(tenant_id: &str) -> String {
+    format!("{}/provisioning", tenant_path(tenant_id))
+}
+
+pub fn app_permission_path(app_id: &str) -> String {
+    format!("/api/admin/app-permissions/{app_id}")
+}
+
+pub fn admin_user_path(o365_id: &str) -> String {
+    format!("/api/admin/users/{o365_id}")
+}
 
 pub fn plugin_path(name: &str, version: u32) -> String {
     format!("{PLUGINS_PATH}/{name}/versions/{version}")
+}
+
+// The API's words for refusals that many tests meet, so a changed wording is changed once.
+pub const USER_NOT_FOUND: &str = "A user with this O365 ID was not found";
+pub const USER_EXISTS: &str = "User already exists";
+pub const OU_NOT_ALLOWED: &str = "Organization Unit not allowed";
+pub const ROLE_MISSING: &str = "Required role missing";
+pub const OPERATOR_MISSING: &str = "Required role missing: Stratus.Operator";
+pub const ADMIN_MISSING: &str = "Required role missing: Tenant.Admin";
+pub const PROVISIONING_DISABLED: &str = "Provisioning Api disabled by admin";
+/// How the detail of a body that does not parse begins (the parser's words follow).
+pub const NOT_JSON: &str = "Request body is not valid JSON";
+
+pub fn no_app_permission(app_id: &str) -> String {
+    format!("No app permission found for app id ({app_id})")
 }
 
 #[path = "../../plugins/locate.rs"]
@@ -87,10 +122,6 @@ pub fn built_in_plugin(file_stem: &str) -> Vec<u8> {
 /// The JavaScript example policy as `cargo xtask test` built it (jco, QuickJS).
 pub fn javascript_plugin() -> Vec<u8> {
     locate::built_js_policy(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
-}
-
-pub fn user_path(o365_id: &str) -> String {
-    format!("/api/public-api-next/user/{o365_id}")
 }
 
 fn env_required(name: &str) -> String {
@@ -127,6 +158,203 @@ impl From<Option<Value>> for Body {
         v.map_or(Body::None, Body::Json)
     }
 }
+
+/// A request as a value: what the [`Stack`] methods send, and what a table of malformed
+/// input lists ([`Stack::assert_refusals`]). One constructor per operation, so a path or a
+/// method is written down once.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: Method,
+    pub path: String,
+    /// The whole `Authorization` header value, if any.
+    pub authorization: Option<String>,
+    pub body: Body,
+}
+
+impl Request {
+    pub fn new(method: Method, path: impl Into<String>) -> Request {
+        Request {
+            method,
+            path: path.into(),
+            authorization: None,
+            body: Body::None,
+        }
+    }
+
+    pub fn bearer(mut self, token: &str) -> Request {
+        self.authorization = Some(format!("Bearer {token}"));
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<Body>) -> Request {
+        self.body = body.into();
+        self
+    }
+
+    // ---- provisioning API ---------------------------------------------------------------
+
+    pub fn create_user(token: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::POST, USER_PATH)
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn get_user(token: &str, o365_id: &str) -> Request {
+        Request::new(Method::GET, user_path(o365_id)).bearer(token)
+    }
+
+    pub fn license_usage(token: &str) -> Request {
+        Request::new(Method::GET, LICENSE_USAGE_PATH).bearer(token)
+    }
+
+    pub fn copy_user(token: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::POST, COPY_PATH)
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn delete_user(token: &str, o365_id: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::DELETE, user_path(o365_id))
+            .bearer(token)
+            .body(body)
+    }
+
+    // ---- admin API ----------------------------------------------------------------------
+
+    pub fn put_tenant(token: &str, tenant_id: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::PUT, tenant_path(tenant_id))
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn put_licenses(token: &str, tenant_id: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::PUT, format!("{}/licenses", tenant_path(tenant_id)))
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn put_provisioning(token: &str, tenant_id: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::PUT, provisioning_path(tenant_id))
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn create_ou(token: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::POST, ORGANIZATION_UNITS_PATH)
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn list_ous(token: &str) -> Request {
+        Request::new(Method::GET, ORGANIZATION_UNITS_PATH).bearer(token)
+    }
+
+    pub fn put_app_permission(token: &str, app_id: &str, ou_ids: &[&str]) -> Request {
+        Request::new(Method::PUT, app_permission_path(app_id))
+            .bearer(token)
+            .body(json!({ "organizationUnitIds": ou_ids }))
+    }
+
+    pub fn delete_app_permission(token: &str, app_id: &str) -> Request {
+        Request::new(Method::DELETE, app_permission_path(app_id)).bearer(token)
+    }
+
+    pub fn patch_user(token: &str, o365_id: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::PATCH, admin_user_path(o365_id))
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn create_skill(token: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::POST, SKILLS_PATH)
+            .bearer(token)
+            .body(body)
+    }
+
+    // ---- routing-policy plugins ---------------------------------------------------------
+
+    pub fn upload_plugin(token: &str, name: &str, bytes: Vec<u8>) -> Request {
+        Request::new(Method::POST, format!("{PLUGINS_PATH}/{name}/versions"))
+            .bearer(token)
+            .body(Body::Wasm(bytes))
+    }
+
+    pub fn list_plugins(token: &str) -> Request {
+        Request::new(Method::GET, PLUGINS_PATH).bearer(token)
+    }
+
+    pub fn get_plugin(token: &str, name: &str, version: u32) -> Request {
+        Request::new(Method::GET, plugin_path(name, version)).bearer(token)
+    }
+
+    pub fn delete_plugin(token: &str, name: &str, version: u32) -> Request {
+        Request::new(Method::DELETE, plugin_path(name, version)).bearer(token)
+    }
+
+    pub fn simulate(token: &str, name: &str, version: u32, body: impl Into<Body>) -> Request {
+        Request::new(
+            Method::POST,
+            format!("{}/simulate", plugin_path(name, version)),
+        )
+        .bearer(token)
+        .body(body)
+    }
+
+    pub fn validate_config(token: &str, name: &str, version: u32, configuration: Value) -> Request {
+        Request::new(
+            Method::POST,
+            format!("{}/validate-config", plugin_path(name, version)),
+        )
+        .bearer(token)
+        .body(json!({ "configuration": configuration }))
+    }
+}
+
+/// What the `detail` of a refusal must say, in a table of malformed input.
+#[derive(Clone, Debug)]
+pub enum Detail {
+    /// Exactly this.
+    Is(String),
+    StartsWith(String),
+    Contains(String),
+    /// Ends with "must be a GUID" and names this field, compared in lower case (path
+    /// parameters and case-insensitive body fields are named in more than one spelling).
+    NotAGuid(&'static str),
+    NotEmpty,
+    /// Any detail: the case is about the status alone (the problem's shape is checked always).
+    Any,
+}
+
+impl Detail {
+    pub fn is(text: impl Into<String>) -> Detail {
+        Detail::Is(text.into())
+    }
+
+    pub fn starts_with(text: impl Into<String>) -> Detail {
+        Detail::StartsWith(text.into())
+    }
+
+    pub fn contains(text: impl Into<String>) -> Detail {
+        Detail::Contains(text.into())
+    }
+
+    fn matches(&self, detail: &str) -> bool {
+        match self {
+            Detail::Is(text) => detail == text,
+            Detail::StartsWith(text) => detail.starts_with(text.as_str()),
+            Detail::Contains(text) => detail.contains(text.as_str()),
+            Detail::NotAGuid(field) => {
+                detail.ends_with("must be a GUID") && detail.to_lowercase().contains(field)
+            }
+            Detail::NotEmpty => !detail.is_empty(),
+            Detail::Any => true,
+        }
+    }
+}
+
+/// One row of a table of malformed input: the case's name (for the failure message), the
+/// request, and the status and detail of the problem it must be refused with.
+pub type Refusal<'a> = (&'a str, Request, u16, Detail);
 
 /// The running stack under test, with a token minter for its trusted (dev) issuer.
 #[derive(Clone)]
@@ -215,7 +443,7 @@ impl Stack {
         self.token(&self.app_spec(tenant_id, app_id, roles))
     }
 
-    // ---- raw HTTP -----------------------------------------------------------------------
+    // ---- sending ------------------------------------------------------------------------
 
     /// Sends a request with the given `Authorization` header value (or none).
     pub async fn send(
@@ -225,12 +453,36 @@ impl Stack {
         authorization: Option<&str>,
         body: impl Into<Body>,
     ) -> Reply {
+        let mut request = Request::new(method, path).body(body);
+        request.authorization = authorization.map(str::to_owned);
+        self.request(request).await
+    }
+
+    /// Sends with `Authorization: Bearer <token>`.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: impl Into<Body>,
+    ) -> Reply {
+        self.request(Request::new(method, path).bearer(token).body(body))
+            .await
+    }
+
+    pub async fn request(&self, request: Request) -> Reply {
+        let Request {
+            method,
+            path,
+            authorization,
+            body,
+        } = request;
         let what = format!("{method} {path}");
         let mut request = self.http.request(method, format!("{}{path}", self.api_url));
         if let Some(auth) = authorization {
             request = request.header("authorization", auth);
         }
-        request = match body.into() {
+        request = match body {
             Body::None => request,
             Body::Json(v) => request
                 .header("content-type", "application/json")
@@ -266,151 +518,124 @@ impl Stack {
         }
     }
 
-    /// Sends with `Authorization: Bearer <token>`.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: impl Into<Body>,
-    ) -> Reply {
-        self.send(method, path, Some(&format!("Bearer {token}")), body)
-            .await
+    /// Sends each case of a table in turn and fails naming every case that was not refused as
+    /// it says (all of them, not only the first, so one run shows the whole picture).
+    #[track_caller]
+    pub fn assert_refusals<'a>(
+        &'a self,
+        cases: Vec<Refusal<'a>>,
+    ) -> impl std::future::Future<Output = ()> + 'a {
+        let caller = std::panic::Location::caller();
+        async move {
+            let total = cases.len();
+            let mut failures = Vec::new();
+            for (case, request, status, detail) in cases {
+                let reply = self.request(request).await;
+                if let Err(why) = reply.refused_as(status, &detail) {
+                    failures.push(format!("  {case}: {why}"));
+                }
+            }
+            assert!(
+                failures.is_empty(),
+                "{} of {total} cases not refused as expected (table at {caller}):\n{}",
+                failures.len(),
+                failures.join("\n")
+            );
+        }
     }
 
     // ---- provisioning API ---------------------------------------------------------------
 
-    pub async fn create_user(&self, token: &str, body: Value) -> Reply {
-        self.call(Method::POST, USER_PATH, token, body).await
+    pub async fn create_user(&self, token: &str, body: impl Into<Body>) -> Reply {
+        self.request(Request::create_user(token, body)).await
     }
 
     pub async fn get_user(&self, token: &str, o365_id: &str) -> Reply {
-        self.call(Method::GET, &user_path(o365_id), token, Body::None)
-            .await
+        self.request(Request::get_user(token, o365_id)).await
     }
 
     pub async fn license_usage(&self, token: &str) -> Reply {
-        self.call(Method::GET, LICENSE_USAGE_PATH, token, Body::None)
-            .await
+        self.request(Request::license_usage(token)).await
     }
 
-    pub async fn copy_user(&self, token: &str, body: Value) -> Reply {
-        self.call(Method::POST, COPY_PATH, token, body).await
+    pub async fn copy_user(&self, token: &str, body: impl Into<Body>) -> Reply {
+        self.request(Request::copy_user(token, body)).await
     }
 
     pub async fn delete_user(&self, token: &str, o365_id: &str, body: Option<Value>) -> Reply {
-        self.call(Method::DELETE, &user_path(o365_id), token, body)
+        self.request(Request::delete_user(token, o365_id, body))
             .await
     }
 
     // ---- admin API ----------------------------------------------------------------------
 
     pub async fn put_tenant(&self, token: &str, tenant_id: &str, body: Value) -> Reply {
-        self.call(
-            Method::PUT,
-            &format!("/api/admin/tenants/{tenant_id}"),
-            token,
-            body,
-        )
-        .await
-    }
-
-    pub async fn put_licenses(&self, token: &str, tenant_id: &str, body: Value) -> Reply {
-        self.call(
-            Method::PUT,
-            &format!("/api/admin/tenants/{tenant_id}/licenses"),
-            token,
-            body,
-        )
-        .await
-    }
-
-    pub async fn put_provisioning(&self, token: &str, tenant_id: &str, enabled: bool) -> Reply {
-        self.call(
-            Method::PUT,
-            &format!("/api/admin/tenants/{tenant_id}/provisioning"),
-            token,
-            json!({ "publicApiEnabled": enabled }),
-        )
-        .await
-    }
-
-    pub async fn create_ou(&self, token: &str, body: Value) -> Reply {
-        self.call(Method::POST, "/api/admin/organization-units", token, body)
+        self.request(Request::put_tenant(token, tenant_id, body))
             .await
     }
 
+    pub async fn put_licenses(&self, token: &str, tenant_id: &str, body: Value) -> Reply {
+        self.request(Request::put_licenses(token, tenant_id, body))
+            .await
+    }
+
+    pub async fn put_provisioning(&self, token: &str, tenant_id: &str, enabled: bool) -> Reply {
+        let body = json!({ "publicApiEnabled": enabled });
+        self.request(Request::put_provisioning(token, tenant_id, body))
+            .await
+    }
+
+    pub async fn create_ou(&self, token: &str, body: Value) -> Reply {
+        self.request(Request::create_ou(token, body)).await
+    }
+
     pub async fn list_ous(&self, token: &str) -> Reply {
-        self.call(
-            Method::GET,
-            "/api/admin/organization-units",
-            token,
-            Body::None,
-        )
-        .await
+        self.request(Request::list_ous(token)).await
     }
 
     pub async fn put_app_permission(&self, token: &str, app_id: &str, ou_ids: &[&str]) -> Reply {
-        self.call(
-            Method::PUT,
-            &format!("/api/admin/app-permissions/{app_id}"),
-            token,
-            json!({ "organizationUnitIds": ou_ids }),
-        )
-        .await
+        self.request(Request::put_app_permission(token, app_id, ou_ids))
+            .await
     }
 
     pub async fn delete_app_permission(&self, token: &str, app_id: &str) -> Reply {
-        self.call(
-            Method::DELETE,
-            &format!("/api/admin/app-permissions/{app_id}"),
-            token,
-            Body::None,
-        )
-        .await
+        self.request(Request::delete_app_permission(token, app_id))
+            .await
     }
 
     pub async fn patch_user(&self, token: &str, o365_id: &str, body: Value) -> Reply {
-        self.call(
-            Method::PATCH,
-            &format!("/api/admin/users/{o365_id}"),
-            token,
-            body,
-        )
-        .await
+        self.request(Request::patch_user(token, o365_id, body))
+            .await
+    }
+
+    pub async fn create_skill(&self, token: &str, body: Value) -> Reply {
+        self.request(Request::create_skill(token, body)).await
     }
 
     // ---- routing-policy plugins ----------------------------------------------------------
 
     pub async fn upload_plugin(&self, token: &str, name: &str, bytes: Vec<u8>) -> Reply {
-        let path = format!("{PLUGINS_PATH}/{name}/versions");
-        self.call(Method::POST, &path, token, Body::Wasm(bytes))
+        self.request(Request::upload_plugin(token, name, bytes))
             .await
     }
 
     pub async fn list_plugins(&self, token: &str) -> Reply {
-        self.call(Method::GET, PLUGINS_PATH, token, Body::None)
-            .await
+        self.request(Request::list_plugins(token)).await
     }
 
     pub async fn get_plugin(&self, token: &str, name: &str, version: u32) -> Reply {
-        self.call(Method::GET, &plugin_path(name, version), token, Body::None)
+        self.request(Request::get_plugin(token, name, version))
             .await
     }
 
     pub async fn delete_plugin(&self, token: &str, name: &str, version: u32) -> Reply {
-        self.call(
-            Method::DELETE,
-            &plugin_path(name, version),
-            token,
-            Body::None,
-        )
-        .await
+        self.request(Request::delete_plugin(token, name, version))
+            .await
     }
 
     pub async fn simulate(&self, token: &str, name: &str, version: u32, body: Value) -> Reply {
-        let path = format!("{}/simulate", plugin_path(name, version));
-        self.call(Method::POST, &path, token, body).await
+        self.request(Request::simulate(token, name, version, body))
+            .await
     }
 
     pub async fn validate_config(
@@ -420,14 +645,13 @@ impl Stack {
         version: u32,
         configuration: Value,
     ) -> Reply {
-        let path = format!("{}/validate-config", plugin_path(name, version));
-        let body = json!({ "configuration": configuration });
-        self.call(Method::POST, &path, token, body).await
-    }
-
-    pub async fn create_skill(&self, token: &str, body: Value) -> Reply {
-        self.call(Method::POST, "/api/admin/skills", token, body)
-            .await
+        self.request(Request::validate_config(
+            token,
+            name,
+            version,
+            configuration,
+        ))
+        .await
     }
 }
 
@@ -483,42 +707,60 @@ impl Reply {
     /// Asserts a problem+json error with this status; returns its `detail`.
     #[track_caller]
     pub fn assert_problem_status(&self, status: u16) -> String {
-        self.assert_status(status);
+        // A match, not unwrap_or_else: a closure's panic would not report the caller's line.
+        match self.problem(status) {
+            Ok(detail) => detail,
+            Err(why) => panic!("{why}"),
+        }
+    }
+
+    /// The `detail` of a problem+json error with this status, or what is wrong with the reply.
+    fn problem(&self, status: u16) -> Result<String, String> {
+        let describe = || self.describe();
+        if self.status != status {
+            return Err(format!("expected {status}; {}", describe()));
+        }
         let content_type = self.header("content-type").unwrap_or("");
-        assert!(
-            content_type.starts_with("application/problem+json"),
-            "expected content-type application/problem+json, got {content_type:?}; {}",
-            self.describe()
-        );
-        assert_eq!(
-            self.body["status"],
-            json!(status),
-            "problem body \"status\"; {}",
-            self.describe()
-        );
-        assert_eq!(
-            self.body["type"],
-            json!("about:blank"),
-            "problem body \"type\"; {}",
-            self.describe()
-        );
+        if !content_type.starts_with("application/problem+json") {
+            return Err(format!(
+                "expected content-type application/problem+json, got {content_type:?}; {}",
+                describe()
+            ));
+        }
         let reason = reqwest::StatusCode::from_u16(status)
             .ok()
             .and_then(|s| s.canonical_reason())
             .unwrap_or("");
-        assert_eq!(
-            self.body["title"],
-            json!(reason),
-            "problem body \"title\"; {}",
-            self.describe()
-        );
-        let detail = self.body["detail"].as_str();
-        assert!(
-            detail.is_some(),
-            "problem body has no detail; {}",
-            self.describe()
-        );
-        detail.unwrap_or_default().to_owned()
+        for (field, expected) in [
+            ("status", json!(status)),
+            ("type", json!("about:blank")),
+            ("title", json!(reason)),
+        ] {
+            if self.body[field] != expected {
+                return Err(format!(
+                    "problem body {field:?} is {}, expected {expected}; {}",
+                    self.body[field],
+                    describe()
+                ));
+            }
+        }
+        match self.body["detail"].as_str() {
+            Some(detail) => Ok(detail.to_owned()),
+            None => Err(format!("problem body has no detail; {}", describe())),
+        }
+    }
+
+    /// Whether this is the refusal a table's case expects (what differs, if not).
+    fn refused_as(&self, status: u16, expected: &Detail) -> Result<(), String> {
+        let detail = self.problem(status)?;
+        if expected.matches(&detail) {
+            Ok(())
+        } else {
+            Err(format!(
+                "detail {detail:?} does not match {expected:?}; {}",
+                self.describe()
+            ))
+        }
     }
 
     /// Asserts a problem+json error with this status and exactly this `detail`.

@@ -16,10 +16,12 @@ use crate::{paths, policies, table, tools};
 const WATCH_CONCURRENCY: &str = "8";
 const TEST_THREADS: &str = "16";
 const RATE_LIMIT_MAX_DELAY_MS: u64 = 5000;
-/// The name prefix of the tests in tests/tests/outage.rs.
-const OUTAGE_TESTS: &str = "outage_";
-/// The module of black-box tests that keep the plugin compiler busy (tests/tests/plugins.rs).
-const COMPILER_HEAVY_TESTS: &str = "compiler_heavy::";
+/// The one black-box test binary (tests/api/main.rs); the filters below are module paths in it.
+const BLACKBOX_TEST: &str = "api";
+/// The tests that freeze the stack's dependencies (tests/api/outage.rs).
+const OUTAGE_TESTS: &str = "outage::";
+/// The black-box tests that keep the plugin compiler busy (tests/api/plugins.rs).
+const COMPILER_HEAVY_TESTS: &str = "plugins::compiler_heavy::";
 
 struct Step {
     name: String,
@@ -297,6 +299,8 @@ fn build_for_blackbox() -> anyhow::Result<()> {
             "test",
             "-p",
             "stratus-blackbox-tests",
+            "--test",
+            BLACKBOX_TEST,
             "--no-run",
         ]),
     )
@@ -325,6 +329,7 @@ async fn run_blackbox(
         command
             .current_dir(paths::repo_root())
             .args(["test", "--no-fail-fast", "-p", "stratus-blackbox-tests"])
+            .args(["--test", BLACKBOX_TEST])
             .args(filter)
             .args(["--", "--test-threads", threads]);
         stack::apply_env(&mut command, env);
@@ -343,13 +348,13 @@ async fn run_blackbox(
         "black-box tests",
         process::run_tests("black-box tests", &mut shared),
     );
-    let mut heavy = blackbox(&["--test", "plugins"], "1");
-    heavy.args([COMPILER_HEAVY_TESTS, "--nocapture"]);
+    let mut heavy = blackbox(&[COMPILER_HEAVY_TESTS], "1");
+    heavy.arg("--nocapture");
     report.record_tests(
         "black-box tests: long compiles, one at a time",
         process::run_tests("black-box tests: long compiles", &mut heavy),
     );
-    let mut outage = blackbox(&["--test", "outage"], "1");
+    let mut outage = blackbox(&[OUTAGE_TESTS], "1");
     // Their timings are figures worth seeing in every run.
     outage.arg("--nocapture");
     outage

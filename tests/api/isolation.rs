@@ -3,8 +3,6 @@
 use serde_json::json;
 use stratus_blackbox_tests::*;
 
-const NOT_FOUND: &str = "A user with this O365 ID was not found";
-
 /// Tenant A with a configured, licensed user in sales; tenant B (own admin and app).
 async fn two_tenants() -> (Stack, TestTenant, TestTenant, String, serde_json::Value) {
     let stack = Stack::from_env();
@@ -17,7 +15,7 @@ async fn two_tenants() -> (Stack, TestTenant, TestTenant, String, serde_json::Va
 #[tokio::test]
 async fn another_tenant_cannot_read_a_user() {
     let (_stack, a, b, user, details) = two_tenants().await;
-    b.get_user(&user).await.assert_problem(404, NOT_FOUND);
+    b.get_user(&user).await.assert_problem(404, USER_NOT_FOUND);
     assert_eq!(a.get_user(&user).await.ok(), details);
 }
 
@@ -26,10 +24,10 @@ async fn another_tenant_cannot_delete_a_user() {
     let (_stack, a, b, user, details) = two_tenants().await;
     b.delete_user(&user, None)
         .await
-        .assert_problem(404, NOT_FOUND);
+        .assert_problem(404, USER_NOT_FOUND);
     b.delete_user(&user, Some(json!({ "o365Id": user })))
         .await
-        .assert_problem(404, NOT_FOUND);
+        .assert_problem(404, USER_NOT_FOUND);
     assert_eq!(a.get_user(&user).await.ok(), details);
     assert_eq!(a.usage_of("ContactCenter").await, (10, 1, 9));
 }
@@ -42,8 +40,8 @@ async fn another_tenant_cannot_copy_a_user() {
         404,
         "A source user with this \"SourceO365Id\" was not found",
     );
-    b.get_user(&new).await.assert_problem(404, NOT_FOUND);
-    a.get_user(&new).await.assert_problem(404, NOT_FOUND);
+    b.get_user(&new).await.assert_problem(404, USER_NOT_FOUND);
+    a.get_user(&new).await.assert_problem(404, USER_NOT_FOUND);
     assert_eq!(b.usage_of("ContactCenter").await, (10, 0, 10));
     assert_eq!(a.usage_of("ContactCenter").await, (10, 1, 9));
 }
@@ -55,8 +53,8 @@ async fn another_tenant_cannot_create_a_user_in_an_ou_of_mine() {
         let id = new_id();
         b.create_user(&id, ou)
             .await
-            .assert_problem(403, "Organization Unit not allowed");
-        a.get_user(&id).await.assert_problem(404, NOT_FOUND);
+            .assert_problem(403, OU_NOT_ALLOWED);
+        a.get_user(&id).await.assert_problem(404, USER_NOT_FOUND);
     }
 }
 
@@ -153,10 +151,7 @@ async fn a_tenant_admin_cannot_remove_another_tenants_app_permission() {
     stack
         .delete_app_permission(&b.admin_token(), &a.app_id)
         .await
-        .assert_problem(
-            404,
-            &format!("No app permission found for app id ({})", a.app_id),
-        );
+        .assert_problem(404, &no_app_permission(&a.app_id));
     a.license_usage().await.assert_status(200);
 }
 
@@ -165,7 +160,7 @@ async fn an_app_of_one_tenant_used_with_another_tid_is_401() {
     let (stack, a, b, user, _) = two_tenants().await;
     // A's app id in a token for tenant B (which exists and has the API on).
     let token = stack.app_token(&b.id, &a.app_id, &ALL_PROVISIONING_ROLES);
-    let expected = format!("No app permission found for app id ({})", a.app_id);
+    let expected = no_app_permission(&a.app_id);
     stack
         .license_usage(&token)
         .await

@@ -4,7 +4,7 @@
 //! with 503 and `Retry-After`, and work again once the dependency is back.
 //!
 //! These tests freeze services the whole stack shares, so `cargo xtask test` runs them on
-//! their own after the other black-box tests (which it runs with `--skip outage_`), one at a
+//! their own after the other black-box tests (which it runs with `--skip outage::`), one at a
 //! time, and passes the process ids in `STRATUS_DYNAMODB_PID` and `STRATUS_DEV_ISSUER_PID`.
 
 use std::time::Duration;
@@ -108,7 +108,7 @@ async fn outage_of_the_database_answers_503_in_bounded_time_and_nothing_is_half_
     stack.list_ous(&admin).await.assert_status(200);
     let retry = tenant.copy_user(&newcomer, &source).await;
     assert!(
-        retry.status == 200 || (retry.status == 409 && retry.detail() == "User already exists"),
+        retry.status == 200 || (retry.status == 409 && retry.detail() == USER_EXISTS),
         "retrying the write: {} {}",
         retry.status,
         retry.text

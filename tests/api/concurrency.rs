@@ -61,7 +61,7 @@ async fn parallel_copies_never_exceed_the_licence_contingent() {
         if reply.status == 200 {
             assert_eq!(got.ok()["licenses"], json!(["ContactCenter"]));
         } else {
-            got.assert_problem(404, "A user with this O365 ID was not found");
+            got.assert_problem(404, USER_NOT_FOUND);
         }
     }
 }
@@ -93,7 +93,7 @@ async fn parallel_creates_of_the_same_user_succeed_once() {
         "statuses {counts:?}"
     );
     for reply in replies.iter().filter(|r| r.status == 409) {
-        reply.assert_problem(409, "User already exists");
+        reply.assert_problem(409, USER_EXISTS);
     }
     assert_empty_user(&t.get_user(&id).await.ok(), &id, &t.sales_ou);
 }

@@ -1,6 +1,6 @@
 //! Public provisioning API: copy a user.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use stratus_blackbox_tests::*;
 
 const IDS_REQUIRED: &str = "\"SourceO365Id\" or \"NewO365Id\" are required";
@@ -97,94 +97,82 @@ async fn copy_of_a_source_in_a_sub_ou_keeps_that_ou() {
     assert_eq!(copy["organizationUnitId"], json!(t.sales_east_ou));
 }
 
+/// Ids missing, empty, equal (in any spelling) or not GUIDs, and a body that is no JSON: each
+/// refused before any licence is taken.
 #[tokio::test]
-async fn copy_with_missing_or_empty_ids_is_400() {
+async fn copy_refuses_missing_equal_or_malformed_ids() {
     let stack = Stack::from_env();
     let t = TestTenant::create(&stack).await;
     let (source, _) = t.configured_source(&["ContactCenter"]).await;
     let token = t.app_token();
-    for body in [
-        json!({ "sourceO365Id": source }),
-        json!({ "newO365Id": new_id() }),
-        json!({}),
-        json!({ "newO365Id": "", "sourceO365Id": source }),
-        json!({ "newO365Id": new_id(), "sourceO365Id": "" }),
-        json!({ "newO365Id": null, "sourceO365Id": source }),
-    ] {
-        stack
-            .copy_user(&token, body.clone())
-            .await
-            .assert_problem(400, IDS_REQUIRED);
-    }
+    let copy = |body: Value| Request::copy_user(&token, body);
+    let ids = |new: Value, source: Value| copy(json!({ "newO365Id": new, "sourceO365Id": source }));
+    let required = || Detail::is(IDS_REQUIRED);
+    let cases = vec![
+        (
+            "no newO365Id",
+            copy(json!({ "sourceO365Id": source })),
+            400,
+            required(),
+        ),
+        (
+            "no sourceO365Id",
+            copy(json!({ "newO365Id": new_id() })),
+            400,
+            required(),
+        ),
+        ("neither id", copy(json!({})), 400, required()),
+        (
+            "empty newO365Id",
+            ids(json!(""), json!(source)),
+            400,
+            required(),
+        ),
+        (
+            "empty sourceO365Id",
+            ids(json!(new_id()), json!("")),
+            400,
+            required(),
+        ),
+        (
+            "null newO365Id",
+            ids(Value::Null, json!(source)),
+            400,
+            required(),
+        ),
+        (
+            "onto itself",
+            ids(json!(source), json!(source)),
+            400,
+            required(),
+        ),
+        (
+            "onto itself, spelt in upper case",
+            ids(json!(source.to_uppercase()), json!(source)),
+            400,
+            required(),
+        ),
+        (
+            "newO365Id not a GUID",
+            ids(json!("nope"), json!(source)),
+            400,
+            Detail::NotAGuid("\"newo365id\""),
+        ),
+        (
+            "sourceO365Id not a GUID",
+            ids(json!(new_id()), json!("nope")),
+            400,
+            Detail::NotAGuid("\"sourceo365id\""),
+        ),
+        (
+            "malformed JSON",
+            Request::copy_user(&token, Body::Raw("{\"newO365Id\" \"x\"}".into())),
+            400,
+            Detail::starts_with(NOT_JSON),
+        ),
+    ];
+    stack.assert_refusals(cases).await;
     assert_eq!(t.usage_of("ContactCenter").await, (10, 1, 9));
-}
-
-#[tokio::test]
-async fn copy_onto_itself_is_400() {
-    let stack = Stack::from_env();
-    let t = TestTenant::create(&stack).await;
-    let (source, _) = t.configured_source(&["ContactCenter"]).await;
-    t.copy_user(&source, &source)
-        .await
-        .assert_problem(400, IDS_REQUIRED);
-    // Also when only the spelling differs.
-    stack
-        .copy_user(
-            &t.app_token(),
-            json!({ "newO365Id": source.to_uppercase(), "sourceO365Id": source }),
-        )
-        .await
-        .assert_problem(400, IDS_REQUIRED);
-    assert_eq!(t.usage_of("ContactCenter").await, (10, 1, 9));
-}
-
-#[tokio::test]
-async fn copy_with_bad_guids_names_the_field() {
-    let stack = Stack::from_env();
-    let t = TestTenant::create(&stack).await;
-    let (source, _) = t.configured_source(&["ContactCenter"]).await;
-    let token = t.app_token();
-    let detail = stack
-        .copy_user(
-            &token,
-            json!({ "newO365Id": "nope", "sourceO365Id": source }),
-        )
-        .await
-        .assert_problem_status(400);
-    assert!(
-        detail.to_lowercase().contains("\"newo365id\"") && detail.ends_with("must be a GUID"),
-        "detail: {detail:?}"
-    );
-    let detail = stack
-        .copy_user(
-            &token,
-            json!({ "newO365Id": new_id(), "sourceO365Id": "nope" }),
-        )
-        .await
-        .assert_problem_status(400);
-    assert!(
-        detail.to_lowercase().contains("\"sourceo365id\"") && detail.ends_with("must be a GUID"),
-        "detail: {detail:?}"
-    );
-}
-
-#[tokio::test]
-async fn copy_with_malformed_json_is_400() {
-    let stack = Stack::from_env();
-    let t = TestTenant::create(&stack).await;
-    let reply = stack
-        .send(
-            reqwest::Method::POST,
-            COPY_PATH,
-            Some(&format!("Bearer {}", t.app_token())),
-            Body::Raw("{\"newO365Id\" \"x\"}".into()),
-        )
-        .await;
-    let detail = reply.assert_problem_status(400);
-    assert!(
-        detail.starts_with("Request body is not valid JSON"),
-        "detail: {detail:?}"
-    );
 }
 
 #[tokio::test]
@@ -207,9 +195,7 @@ async fn copy_of_a_teams_synced_source_is_400() {
         400,
         "The source user is synchronised from MS Teams; only manually managed users can be copied",
     );
-    t.get_user(&new)
-        .await
-        .assert_problem(404, "A user with this O365 ID was not found");
+    t.get_user(&new).await.assert_problem(404, USER_NOT_FOUND);
 }
 
 #[tokio::test]
@@ -227,9 +213,7 @@ async fn copy_of_a_source_without_contact_center_is_400() {
     t.copy_user(&new, &other)
         .await
         .assert_problem(400, "The source user has no Contact Center license");
-    t.get_user(&new)
-        .await
-        .assert_problem(404, "A user with this O365 ID was not found");
+    t.get_user(&new).await.assert_problem(404, USER_NOT_FOUND);
     let usage = t.license_usage().await.ok();
     assert_eq!(usage_entry(&usage, "Interact"), (5, 1, 4));
 }
@@ -245,7 +229,7 @@ async fn copy_of_a_source_outside_the_scope_is_403() {
     let new = new_id();
     t.copy_user(&new, &source)
         .await
-        .assert_problem(403, "Organization Unit not allowed");
+        .assert_problem(403, OU_NOT_ALLOWED);
     assert_eq!(t.usage_of("ContactCenter").await, (10, 1, 9));
 }
 
@@ -257,7 +241,7 @@ async fn copy_onto_an_existing_user_is_409() {
     let existing = t.new_user(&t.sales_ou).await;
     t.copy_user(&existing, &source)
         .await
-        .assert_problem(409, "User already exists");
+        .assert_problem(409, USER_EXISTS);
     // The existing user is untouched and no licence was taken.
     assert_empty_user(&t.get_user(&existing).await.ok(), &existing, &t.sales_ou);
     assert_eq!(t.usage_of("ContactCenter").await, (10, 1, 9));
@@ -266,7 +250,7 @@ async fn copy_onto_an_existing_user_is_409() {
     t.copy_user(&new, &source).await.assert_status(200);
     t.copy_user(&new, &source)
         .await
-        .assert_problem(409, "User already exists");
+        .assert_problem(409, USER_EXISTS);
     assert_eq!(t.usage_of("ContactCenter").await, (10, 2, 8));
 }
 
@@ -282,9 +266,7 @@ async fn copy_without_a_contact_center_licence_left_is_403() {
     t.copy_user(&new, &source)
         .await
         .assert_problem(403, "No license available: Contact Center");
-    t.get_user(&new)
-        .await
-        .assert_problem(404, "A user with this O365 ID was not found");
+    t.get_user(&new).await.assert_problem(404, USER_NOT_FOUND);
     assert_eq!(t.usage_of("ContactCenter").await, (1, 1, 0));
 }
 
@@ -301,9 +283,7 @@ async fn copy_names_the_exhausted_licence_and_allocates_nothing() {
     t.copy_user(&new, &source)
         .await
         .assert_problem(403, "No license available: Interact");
-    t.get_user(&new)
-        .await
-        .assert_problem(404, "A user with this O365 ID was not found");
+    t.get_user(&new).await.assert_problem(404, USER_NOT_FOUND);
     // All or nothing: Contact Center and Assistant were not taken either.
     let usage = t.license_usage().await.ok();
     assert_eq!(usage_entry(&usage, "ContactCenter"), (10, 1, 9));
@@ -323,5 +303,5 @@ async fn copy_needs_the_create_role() {
             json!({ "newO365Id": new_id(), "sourceO365Id": source }),
         )
         .await
-        .assert_problem(401, "Required role missing");
+        .assert_problem(401, ROLE_MISSING);
 }

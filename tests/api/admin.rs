@@ -4,9 +4,6 @@
 use serde_json::{json, Value};
 use stratus_blackbox_tests::*;
 
-const OPERATOR_MISSING: &str = "Required role missing: Stratus.Operator";
-const ADMIN_MISSING: &str = "Required role missing: Tenant.Admin";
-
 fn is_guid(v: &Value) -> bool {
     v.as_str()
         .and_then(|s| uuid::Uuid::parse_str(s).ok())
@@ -148,18 +145,9 @@ async fn a_tenant_admin_of_an_unknown_tenant_is_401() {
 async fn admin_api_without_a_token_is_401() {
     let stack = Stack::from_env();
     for (method, path) in [
-        (
-            reqwest::Method::PUT,
-            format!("/api/admin/tenants/{}", new_id()),
-        ),
-        (
-            reqwest::Method::GET,
-            "/api/admin/organization-units".to_owned(),
-        ),
-        (
-            reqwest::Method::PATCH,
-            format!("/api/admin/users/{}", new_id()),
-        ),
+        (reqwest::Method::PUT, tenant_path(&new_id())),
+        (reqwest::Method::GET, ORGANIZATION_UNITS_PATH.to_owned()),
+        (reqwest::Method::PATCH, admin_user_path(&new_id())),
     ] {
         stack
             .send(method, &path, None, Body::None)
@@ -241,17 +229,22 @@ async fn renaming_a_tenant_keeps_its_settings() {
 async fn put_tenant_validates() {
     let stack = Stack::from_env();
     let operator = stack.operator_token();
-    let detail = stack
-        .put_tenant(&operator, "contoso", json!({ "name": "Contoso" }))
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("must be a GUID"), "detail: {detail:?}");
     let id = new_id();
-    let detail = stack
-        .put_tenant(&operator, &id, json!({}))
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("\"name\""), "detail: {detail:?}");
+    let cases = vec![
+        (
+            "tenant id not a GUID",
+            Request::put_tenant(&operator, "contoso", json!({ "name": "Contoso" })),
+            400,
+            Detail::contains("must be a GUID"),
+        ),
+        (
+            "no name",
+            Request::put_tenant(&operator, &id, json!({})),
+            400,
+            Detail::contains("\"name\""),
+        ),
+    ];
+    stack.assert_refusals(cases).await;
     // Not created by the failed request.
     stack
         .put_tenant(&operator, &id, json!({ "name": "Contoso" }))
@@ -270,7 +263,7 @@ async fn put_provisioning_switches_the_public_api() {
     assert_eq!(off["rootOrganizationUnitId"], json!(t.root_ou));
     t.license_usage()
         .await
-        .assert_problem(401, "Provisioning Api disabled by admin");
+        .assert_problem(401, PROVISIONING_DISABLED);
     let on = stack.put_provisioning(&operator, &t.id, true).await.ok();
     assert_eq!(on["publicApiEnabled"], json!(true));
     t.license_usage().await.assert_status(200);
@@ -280,12 +273,11 @@ async fn put_provisioning_switches_the_public_api() {
         .ok();
     assert_eq!(detail["publicApiEnabled"], json!(true));
     let reply = stack
-        .call(
-            reqwest::Method::PUT,
-            &format!("/api/admin/tenants/{}/provisioning", t.id),
+        .request(Request::put_provisioning(
             &operator,
+            &t.id,
             json!({ "publicApiEnabled": "yes" }),
-        )
+        ))
         .await;
     let detail = reply.assert_problem_status(400);
     assert!(
@@ -348,22 +340,28 @@ async fn organization_unit_with_an_unknown_parent_is_400() {
     let stack = Stack::from_env();
     let t = TestTenant::create(&stack).await;
     let admin = t.admin_token();
-    stack
-        .create_ou(&admin, json!({ "name": "Orphan", "parentId": new_id() }))
-        .await
-        .assert_problem(
+    let create = |body: Value| Request::create_ou(&admin, body);
+    let cases = vec![
+        (
+            "parent that does not exist",
+            create(json!({ "name": "Orphan", "parentId": new_id() })),
             400,
-            "\"parentId\" is not an organization unit of this tenant",
-        );
-    stack
-        .create_ou(&admin, json!({ "name": "Orphan", "parentId": "x" }))
-        .await
-        .assert_problem(400, "\"parentId\" must be a GUID");
-    let detail = stack
-        .create_ou(&admin, json!({ "parentId": t.root_ou }))
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("\"name\""), "detail: {detail:?}");
+            Detail::is("\"parentId\" is not an organization unit of this tenant"),
+        ),
+        (
+            "parent not a GUID",
+            create(json!({ "name": "Orphan", "parentId": "x" })),
+            400,
+            Detail::is("\"parentId\" must be a GUID"),
+        ),
+        (
+            "no name",
+            create(json!({ "parentId": t.root_ou })),
+            400,
+            Detail::contains("\"name\""),
+        ),
+    ];
+    stack.assert_refusals(cases).await;
 }
 
 #[tokio::test]
@@ -377,7 +375,7 @@ async fn a_new_ou_under_the_scope_is_in_the_scope() {
     let elsewhere = t.create_ou("Support Night", Some(&t.support_ou)).await;
     t.create_user(&new_id(), &elsewhere)
         .await
-        .assert_problem(403, "Organization Unit not allowed");
+        .assert_problem(403, OU_NOT_ALLOWED);
 }
 
 // ---- app permissions --------------------------------------------------------------------------
@@ -410,7 +408,7 @@ async fn app_permissions_are_put_and_deleted() {
             json!({ "o365Id": new_id(), "organizationUnitId": t.sales_ou }),
         )
         .await
-        .assert_problem(403, "Organization Unit not allowed");
+        .assert_problem(403, OU_NOT_ALLOWED);
 
     // PUT replaces the scope.
     let put = stack
@@ -437,11 +435,11 @@ async fn app_permissions_are_put_and_deleted() {
     stack
         .license_usage(&token)
         .await
-        .assert_problem(401, &format!("No app permission found for app id ({app})"));
+        .assert_problem(401, &no_app_permission(&app));
     stack
         .delete_app_permission(&admin, &app)
         .await
-        .assert_problem(404, &format!("No app permission found for app id ({app})"));
+        .assert_problem(404, &no_app_permission(&app));
     // Other apps are untouched.
     t.license_usage().await.assert_status(200);
 }
@@ -453,21 +451,26 @@ async fn app_permission_with_an_unknown_ou_is_400() {
     let admin = t.admin_token();
     let app = new_id();
     let unknown = new_id();
-    let detail = stack
-        .put_app_permission(&admin, &app, &[&t.sales_ou, &unknown])
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("organizationUnitIds"), "detail: {detail:?}");
+    let cases = vec![
+        (
+            "an OU that does not exist beside one that does",
+            Request::put_app_permission(&admin, &app, &[&t.sales_ou, &unknown]),
+            400,
+            Detail::contains("organizationUnitIds"),
+        ),
+        (
+            "app id not a GUID",
+            Request::put_app_permission(&admin, "my-app", &[&t.sales_ou]),
+            400,
+            Detail::contains("must be a GUID"),
+        ),
+    ];
+    stack.assert_refusals(cases).await;
     // Not registered.
     stack
         .license_usage(&t.token_for_app(&app))
         .await
-        .assert_problem(401, &format!("No app permission found for app id ({app})"));
-    let detail = stack
-        .put_app_permission(&admin, "my-app", &[&t.sales_ou])
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("must be a GUID"), "detail: {detail:?}");
+        .assert_problem(401, &no_app_permission(&app));
 }
 
 #[tokio::test]
@@ -478,7 +481,7 @@ async fn deleting_an_unknown_app_permission_is_404() {
     stack
         .delete_app_permission(&t.admin_token(), &app)
         .await
-        .assert_problem(404, &format!("No app permission found for app id ({app})"));
+        .assert_problem(404, &no_app_permission(&app));
 }
 
 // ---- skills -----------------------------------------------------------------------------------
@@ -526,29 +529,28 @@ async fn skill_validation() {
     let stack = Stack::from_env();
     let t = TestTenant::create(&stack).await;
     let admin = t.admin_token();
-    let detail = stack
-        .create_skill(&admin, json!({ "organizationUnitId": t.sales_ou }))
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("\"name\""), "detail: {detail:?}");
-    let detail = stack
-        .create_skill(
-            &admin,
-            json!({ "name": "German", "organizationUnitId": "x" }),
-        )
-        .await
-        .assert_problem_status(400);
-    assert!(
-        detail.contains("\"organizationUnitId\""),
-        "detail: {detail:?}"
-    );
-    let reply = stack
-        .create_skill(
-            &admin,
-            json!({ "name": "German", "organizationUnitId": new_id() }),
-        )
-        .await;
-    assert_eq!(reply.status, 400, "unknown OU: {}", reply.text);
+    let create = |body: Value| Request::create_skill(&admin, body);
+    let cases = vec![
+        (
+            "no name",
+            create(json!({ "organizationUnitId": t.sales_ou })),
+            400,
+            Detail::contains("\"name\""),
+        ),
+        (
+            "OU not a GUID",
+            create(json!({ "name": "German", "organizationUnitId": "x" })),
+            400,
+            Detail::contains("\"organizationUnitId\""),
+        ),
+        (
+            "OU that does not exist",
+            create(json!({ "name": "German", "organizationUnitId": new_id() })),
+            400,
+            Detail::Any,
+        ),
+    ];
+    stack.assert_refusals(cases).await;
 }
 
 #[tokio::test]
@@ -605,7 +607,7 @@ async fn patch_user_of_an_unknown_user_is_404() {
     let t = TestTenant::create(&stack).await;
     t.patch_user(&new_id(), json!({ "licenses": ["ContactCenter"] }))
         .await
-        .assert_problem(404, "A user with this O365 ID was not found");
+        .assert_problem(404, USER_NOT_FOUND);
     assert_eq!(t.usage_of("ContactCenter").await, (10, 0, 10));
 }
 
@@ -615,20 +617,55 @@ async fn patch_user_validation() {
     let t = TestTenant::create(&stack).await;
     let id = t.new_user(&t.sales_ou).await;
     let skill = t.create_skill("Portuguese", &t.sales_ou).await;
-
-    // Skill level above 100.
-    t.patch_user(
-        &id,
-        json!({ "skills": [{ "skillId": skill, "level": 101 }] }),
-    )
-    .await
-    .assert_problem(400, "\"skills[0].level\" must be an integer from 0 to 100");
-    t.patch_user(
-        &id,
-        json!({ "skills": [{ "skillId": skill, "level": -1 }] }),
-    )
-    .await
-    .assert_problem(400, "\"skills[0].level\" must be an integer from 0 to 100");
+    let admin = t.admin_token();
+    let patch = |body: Value| Request::patch_user(&admin, &id, body);
+    let level_out_of_range = || Detail::is("\"skills[0].level\" must be an integer from 0 to 100");
+    let unknown = new_id();
+    let cases = vec![
+        (
+            "skill level above 100",
+            patch(json!({ "skills": [{ "skillId": skill, "level": 101 }] })),
+            400,
+            level_out_of_range(),
+        ),
+        (
+            "skill level below 0",
+            patch(json!({ "skills": [{ "skillId": skill, "level": -1 }] })),
+            400,
+            level_out_of_range(),
+        ),
+        (
+            "skill that does not exist, named",
+            patch(json!({ "skills": [{ "skillId": unknown, "level": 50 }] })),
+            400,
+            Detail::contains(&unknown),
+        ),
+        (
+            "unknown licence type, named",
+            patch(json!({ "licenses": ["ContactCenter", "Gold"] })),
+            400,
+            Detail::contains("Gold"),
+        ),
+        (
+            "unknown modality, named",
+            patch(json!({ "modalities": ["Fax"] })),
+            400,
+            Detail::contains("Fax"),
+        ),
+        (
+            "unknown field, named",
+            patch(json!({ "nickname": "Bob" })),
+            400,
+            Detail::contains("nickname"),
+        ),
+        (
+            "OU that does not exist",
+            patch(json!({ "organizationUnitId": new_id() })),
+            400,
+            Detail::Any,
+        ),
+    ];
+    stack.assert_refusals(cases).await;
     // The bounds themselves are fine.
     for level in [0, 100] {
         let ok = t
@@ -640,42 +677,8 @@ async fn patch_user_validation() {
             .ok();
         assert_eq!(ok["skills"], json!([{ "skillId": skill, "level": level }]));
     }
-    // Unknown skill: named.
-    let unknown = new_id();
-    let detail = t
-        .patch_user(
-            &id,
-            json!({ "skills": [{ "skillId": unknown, "level": 50 }] }),
-        )
-        .await
-        .assert_problem_status(400);
-    assert!(
-        detail.contains(&unknown),
-        "detail names the skill: {detail:?}"
-    );
-    // Unknown licence type: named.
-    let detail = t
-        .patch_user(&id, json!({ "licenses": ["ContactCenter", "Gold"] }))
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("Gold"), "detail names the type: {detail:?}");
-    // Unknown modality, unknown field, bad OU.
-    let detail = t
-        .patch_user(&id, json!({ "modalities": ["Fax"] }))
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("Fax"), "detail: {detail:?}");
-    let detail = t
-        .patch_user(&id, json!({ "nickname": "Bob" }))
-        .await
-        .assert_problem_status(400);
-    assert!(detail.contains("nickname"), "detail: {detail:?}");
-    let reply = t
-        .patch_user(&id, json!({ "organizationUnitId": new_id() }))
-        .await;
-    assert_eq!(reply.status, 400, "unknown OU: {}", reply.text);
 
-    // None of it changed the user or took a licence.
+    // None of the refusals changed the user or took a licence.
     let now = t.get_user(&id).await.ok();
     assert_eq!(now["licenses"], json!([]));
     assert_eq!(now["modalities"], json!([]));

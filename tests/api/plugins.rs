@@ -7,18 +7,9 @@
 mod fixtures;
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use stratus_blackbox_tests::*;
+use stratus_routing::sha256_hex;
 use stratus_routing::stored::PluginStore;
-
-const ADMIN_MISSING: &str = "Required role missing: Tenant.Admin";
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 fn order(simulation: &Value) -> Vec<String> {
     assert_eq!(
@@ -216,18 +207,20 @@ async fn broken_uploads_are_refused_with_the_problem_named_and_nothing_stored() 
             "The request body must be the plugin: a WebAssembly component (application/wasm)",
         ),
     ];
-    for (what, bytes, status, detail) in cases {
-        let reply = stack.upload_plugin(&admin, "hostile", bytes).await;
-        let got = reply.assert_problem_status(status);
-        assert!(
-            got.starts_with(detail),
-            "{what}: expected a detail starting {detail:?}, got {got:?}"
-        );
-    }
-    stack
-        .upload_plugin(&admin, "Not_A_Name", built_in_plugin("classic"))
-        .await
-        .assert_problem_status(400);
+    let mut refusals: Vec<Refusal> = cases
+        .into_iter()
+        .map(|(what, bytes, status, detail)| {
+            let upload = Request::upload_plugin(&admin, "hostile", bytes);
+            (what, upload, status, Detail::starts_with(detail))
+        })
+        .collect();
+    refusals.push((
+        "a name that is no plugin name",
+        Request::upload_plugin(&admin, "Not_A_Name", built_in_plugin("classic")),
+        400,
+        Detail::Any,
+    ));
+    stack.assert_refusals(refusals).await;
     assert_eq!(stack.list_plugins(&admin).await.ok(), json!([]));
 }
 
@@ -366,48 +359,63 @@ async fn configurations_are_checked_by_the_plugin_itself() {
     assert_eq!(invalid["valid"], false);
     let reason = invalid["reason"].as_str().expect("reason").to_owned();
     assert!(!reason.is_empty());
-    // Simulate refuses the same configuration with the plugin's words.
-    stack
-        .simulate(
-            &admin,
-            "skills",
-            1,
-            json!({ "configuration": bad, "candidates": [] }),
-        )
-        .await
-        .assert_problem(
+    let simulate = |version: u32, body: Value| Request::simulate(&admin, "skills", version, body);
+    let cases = vec![
+        // Simulate refuses the same configuration with the plugin's words.
+        (
+            "configuration the plugin rejects",
+            simulate(1, json!({ "configuration": bad, "candidates": [] })),
             400,
-            &format!("\"configuration\" was rejected by the plugin: {reason}"),
-        );
-    // Bad simulation input is named.
-    let bad_inputs = [
+            Detail::is(format!(
+                "\"configuration\" was rejected by the plugin: {reason}"
+            )),
+        ),
+        // Bad simulation input is named.
         (
-            json!({}),
-            "\"candidates\": invalid type: null, expected a sequence",
+            "no candidates",
+            simulate(1, json!({})),
+            400,
+            Detail::is("\"candidates\": invalid type: null, expected a sequence"),
         ),
         (
-            json!({ "candidates": [], "colour": "red" }),
-            "\"colour\" is not a simulation field (configuration, task, candidates, moment)",
+            "unknown field",
+            simulate(1, json!({ "candidates": [], "colour": "red" })),
+            400,
+            Detail::is(
+                "\"colour\" is not a simulation field (configuration, task, candidates, moment)",
+            ),
         ),
         (
-            json!({ "candidates": [{ "agentId": "a", "skills": { "billing": 101 } }] }),
-            "\"candidates[0].skills.billing\" is 101; levels are 1 to 100",
+            "skill level above 100",
+            simulate(
+                1,
+                json!({ "candidates": [{ "agentId": "a", "skills": { "billing": 101 } }] }),
+            ),
+            400,
+            Detail::is("\"candidates[0].skills.billing\" is 101; levels are 1 to 100"),
         ),
         (
-            json!({ "candidates": [], "moment": { "at": "2026-01-01T00:00:00Z", "timeZone": "Mars/Olympus" } }),
-            "\"timeZone\" is \"Mars/Olympus\", not an IANA time zone such as \"Europe/Berlin\"",
+            "unknown time zone",
+            simulate(
+                1,
+                json!({
+                    "candidates": [],
+                    "moment": { "at": "2026-01-01T00:00:00Z", "timeZone": "Mars/Olympus" }
+                }),
+            ),
+            400,
+            Detail::is(
+                "\"timeZone\" is \"Mars/Olympus\", not an IANA time zone such as \"Europe/Berlin\"",
+            ),
+        ),
+        (
+            "version 0",
+            simulate(0, json!({ "candidates": [] })),
+            400,
+            Detail::is("\"version\" \"0\" is not a version number (1, 2, …)"),
         ),
     ];
-    for (body, detail) in bad_inputs {
-        stack
-            .simulate(&admin, "skills", 1, body)
-            .await
-            .assert_problem(400, detail);
-    }
-    stack
-        .simulate(&admin, "skills", 0, json!({ "candidates": [] }))
-        .await
-        .assert_problem(400, "\"version\" \"0\" is not a version number (1, 2, …)");
+    stack.assert_refusals(cases).await;
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Licence contingents: the operator sets them, users consume them.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use stratus_blackbox_tests::*;
 
 #[tokio::test]
@@ -55,38 +55,57 @@ async fn licences_cannot_go_below_the_number_in_use() {
     assert_eq!(usage_entry(&usage, "ContactCenter"), (3, 3, 0));
 }
 
+/// Each refusal names the licence type at fault, and none changes the contingents.
 #[tokio::test]
-async fn unknown_licence_type_is_400() {
+async fn unknown_licence_types_and_counts_that_are_no_count_are_400() {
     let stack = Stack::from_env();
     let t = TestTenant::create(&stack).await;
-    let mut body = default_licenses();
-    body["GoldSupport"] = json!(3);
-    let detail = t.put_licenses(body).await.assert_problem_status(400);
-    assert!(
-        detail.contains("GoldSupport"),
-        "detail names the type: {detail:?}"
-    );
-    assert_eq!(t.usage_of("ContactCenter").await, (10, 0, 10));
-}
-
-#[tokio::test]
-async fn licence_numbers_must_be_non_negative_integers() {
-    let stack = Stack::from_env();
-    let t = TestTenant::create(&stack).await;
-    for bad in [json!(-1), json!(2.5), json!("ten"), json!([1])] {
+    let operator = stack.operator_token();
+    let put = |body: Value| Request::put_licenses(&operator, &t.id, body);
+    let with = |license: &str, count: Value| {
         let mut body = default_licenses();
-        body["ContactCenter"] = bad.clone();
-        let detail = t.put_licenses(body).await.assert_problem_status(400);
-        assert!(
-            detail.contains("ContactCenter"),
-            "detail names the type for {bad}: {detail:?}"
-        );
-    }
-    let detail = t
-        .put_licenses(json!(["ContactCenter", 10]))
-        .await
-        .assert_problem_status(400);
-    assert!(!detail.is_empty());
+        body[license] = count;
+        put(body)
+    };
+    let cases = vec![
+        (
+            "unknown type",
+            with("GoldSupport", json!(3)),
+            400,
+            Detail::contains("GoldSupport"),
+        ),
+        (
+            "negative count",
+            with("ContactCenter", json!(-1)),
+            400,
+            Detail::contains("ContactCenter"),
+        ),
+        (
+            "fractional count",
+            with("ContactCenter", json!(2.5)),
+            400,
+            Detail::contains("ContactCenter"),
+        ),
+        (
+            "count as text",
+            with("ContactCenter", json!("ten")),
+            400,
+            Detail::contains("ContactCenter"),
+        ),
+        (
+            "count as an array",
+            with("ContactCenter", json!([1])),
+            400,
+            Detail::contains("ContactCenter"),
+        ),
+        (
+            "an array instead of an object",
+            put(json!(["ContactCenter", 10])),
+            400,
+            Detail::NotEmpty,
+        ),
+    ];
+    stack.assert_refusals(cases).await;
     assert_eq!(t.usage_of("ContactCenter").await, (10, 0, 10));
 }
 
@@ -140,7 +159,7 @@ async fn license_usage_needs_the_tenant_read_role() {
     stack
         .license_usage(&token)
         .await
-        .assert_problem(401, "Required role missing");
+        .assert_problem(401, ROLE_MISSING);
     let token = t.app_token_with_roles(&[ROLE_TENANT_READ]);
     stack.license_usage(&token).await.assert_status(200);
 }
