@@ -16,3 +16,4 @@ mod outage;
 mod plugins;
 mod provisioning;
 mod rate_limit;
+mod services;

@@ -88,6 +88,12 @@ pub fn admin_user_path(o365_id: &str) -> String {
     format!("/api/admin/users/{o365_id}")
 }
 
+pub const SERVICES_PATH: &str = "/api/admin/services";
+
+pub fn service_path(id: &str) -> String {
+    format!("{SERVICES_PATH}/{id}")
+}
+
 pub fn plugin_path(name: &str, version: u32) -> String {
     format!("{PLUGINS_PATH}/{name}/versions/{version}")
 }
@@ -272,6 +278,35 @@ impl Request {
     }
 
     // ---- routing-policy plugins ---------------------------------------------------------
+
+    pub fn create_service(token: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::POST, SERVICES_PATH)
+            .bearer(token)
+            .body(body)
+    }
+
+    /// `query` as it goes after the `?` (empty for none).
+    pub fn list_services(token: &str, query: &str) -> Request {
+        let path = match query {
+            "" => SERVICES_PATH.to_owned(),
+            query => format!("{SERVICES_PATH}?{query}"),
+        };
+        Request::new(Method::GET, path).bearer(token)
+    }
+
+    pub fn get_service(token: &str, id: &str) -> Request {
+        Request::new(Method::GET, service_path(id)).bearer(token)
+    }
+
+    pub fn update_service(token: &str, id: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::PATCH, service_path(id))
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn delete_service(token: &str, id: &str) -> Request {
+        Request::new(Method::DELETE, service_path(id)).bearer(token)
+    }
 
     pub fn upload_plugin(token: &str, name: &str, bytes: Vec<u8>) -> Request {
         Request::new(Method::POST, format!("{PLUGINS_PATH}/{name}/versions"))

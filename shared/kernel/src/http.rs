@@ -108,13 +108,18 @@ pub fn incoming(request: Request) -> Incoming {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    let query = request
+        .query_string_parameters()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let body = match request.into_body() {
         Body::Empty => Vec::new(),
         Body::Text(text) => text.into_bytes(),
         Body::Binary(bytes) => bytes,
         _ => Vec::new(),
     };
-    Incoming::new(authorization, path, body)
+    Incoming::new(authorization, path, body).with_query(query)
 }
 
 /// Sets up logging (JSON in Lambda when `AWS_LAMBDA_LOG_FORMAT=JSON`, text locally), builds

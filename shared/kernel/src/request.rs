@@ -18,6 +18,8 @@ pub const DEFAULT_JSON_LIMIT_BYTES: usize = 64 * 1024;
 pub struct Incoming {
     pub authorization: Option<String>,
     pub path: HashMap<String, String>,
+    /// Query string parameters (the last value of a repeated one).
+    pub query: HashMap<String, String>,
     body: Vec<u8>,
     parsed: OnceLock<Result<Option<Value>, Error>>,
 }
@@ -31,9 +33,20 @@ impl Incoming {
         Incoming {
             authorization,
             path,
+            query: HashMap::new(),
             body,
             parsed: OnceLock::new(),
         }
+    }
+
+    /// The same request with these query parameters.
+    pub fn with_query(mut self, query: HashMap<String, String>) -> Incoming {
+        self.query = query;
+        self
+    }
+
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str)
     }
 
     pub fn path_param(&self, name: &str) -> Option<&str> {

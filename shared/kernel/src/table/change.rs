@@ -4,7 +4,7 @@
 //! type, so a cancelled transaction turns into the error it stands for; a conflict with a
 //! concurrent writer (or throttling) is retried with jittered backoff.
 
-use super::{bounds, key, keys, sdk_failure, to_item, Item, Table};
+use super::{bounds, key, keys, s, sdk_failure, to_item, Item, Table};
 use crate::audit::AuditRecord;
 use crate::license::LicenseType;
 use crate::{Error, Guid, Tenant};
@@ -35,8 +35,12 @@ pub enum Meaning<E> {
         absent: E,
         failed: E,
     },
-    /// The tenant item's seat conditions: the first exhausted type among these.
-    Seats(Vec<LicenseType>),
+    /// The tenant item's seat conditions: the first exhausted type among `needed`; when
+    /// none is, `otherwise` (the tenant's data region differed), else a concurrent change.
+    Seats {
+        needed: Vec<LicenseType>,
+        otherwise: Option<E>,
+    },
 }
 
 /// One transaction being put together; `E` is the writing feature's error type.
@@ -171,14 +175,30 @@ impl<E> Change<E> {
         taken: &[LicenseType],
         freed: &[LicenseType],
     ) -> Result<(), Error> {
+        self.seats_in_region(tenant, taken, freed, None)
+    }
+
+    /// [`Change::seats`], also fixing the tenant's data region to `region` if it has none
+    /// yet, or requiring it to be that one (`differs` when it is another). One update: a
+    /// transaction may touch the tenant item only once.
+    pub fn seats_in_region(
+        &mut self,
+        tenant: &Guid,
+        taken: &[LicenseType],
+        freed: &[LicenseType],
+        region: Option<(&str, E)>,
+    ) -> Result<(), Error> {
         let changes = seat_changes(taken, freed);
-        if changes.is_empty() {
+        if changes.is_empty() && region.is_none() {
             return Ok(());
         }
-        let mut expr = Expr::new()
-            .name("#lic", "licenses")
-            .name("#used", "inUse")
-            .value(":one", n(1));
+        let mut expr = Expr::new();
+        if !changes.is_empty() {
+            expr = expr
+                .name("#lic", "licenses")
+                .name("#used", "inUse")
+                .value(":one", n(1));
+        }
         if !taken.is_empty() {
             // DynamoDB refuses names an expression does not use.
             expr = expr.name("#total", "total");
@@ -196,12 +216,29 @@ impl<E> Change<E> {
                 conditions.push(format!("#lic.{t}.#used >= :one"));
             }
         }
+        let otherwise = match region {
+            Some((region, differs)) => {
+                expr = expr.name("#region", "region").value(":region", s(region));
+                sets.push("#region = :region".to_owned());
+                conditions.push(
+                    "(attribute_not_exists(#region) OR attribute_type(#region, :null) \
+                     OR #region = :region)"
+                        .to_owned(),
+                );
+                expr = expr.value(":null", s("NULL"));
+                Some(differs)
+            }
+            None => None,
+        };
         self.update(
             key(keys::tenant_pk(tenant), keys::TENANT_SK),
             &format!("SET {}", sets.join(", ")),
             &conditions.join(" AND "),
             expr,
-            Meaning::Seats(taken.to_vec()),
+            Meaning::Seats {
+                needed: taken.to_vec(),
+                otherwise,
+            },
         )
     }
 
@@ -310,11 +347,14 @@ impl Table {
                             None => absent.clone(),
                             Some(_) => failed.clone(),
                         },
-                        Some(Meaning::Seats(needed)) => match exhausted_in(reason.item(), needed) {
-                            Some(t) => Error::NoLicenseAvailable(t).into(),
-                            None if reason.item().is_none() => Error::InvalidTenantId.into(),
-                            None => Error::ConcurrentChange.into(),
-                        },
+                        Some(Meaning::Seats { needed, otherwise }) => {
+                            match (exhausted_in(reason.item(), needed), otherwise) {
+                                (Some(t), _) => Error::NoLicenseAvailable(t).into(),
+                                _ if reason.item().is_none() => Error::InvalidTenantId.into(),
+                                (None, Some(e)) => e.clone(),
+                                (None, None) => Error::ConcurrentChange.into(),
+                            }
+                        }
                         _ => Error::internal(format!(
                             "an unconditional item of a transaction failed its condition: {reason:?}"
                         ))

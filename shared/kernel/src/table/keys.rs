@@ -72,3 +72,13 @@ pub fn plugin_blob_prefix(kind: &str, upload: Option<&str>, sha256: &str) -> Str
         None => format!("{kind}#{sha256}#"),
     }
 }
+
+/// A service (queue) of the tenant, in the tenant partition.
+pub fn service_sk(service: &Guid) -> String {
+    format!("SERVICE#{service}")
+}
+pub const SERVICE_PREFIX: &str = "SERVICE#";
+/// Holds a service's UPN (SIP address), case-insensitively unique per tenant.
+pub fn service_upn_sk(upn: &str) -> String {
+    format!("SERVICEUPN#{}", upn.to_lowercase())
+}

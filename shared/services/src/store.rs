@@ -1,0 +1,226 @@
+//! The services feature's storage seam: services in the tenant partition, a guard item per
+//! UPN (unique per tenant), the service's licence seat and the tenant's data region on the
+//! tenant item — each change one transaction with its audit record, over the kernel's table.
+
+use stratus_kernel::audit::AuditRecord;
+use stratus_kernel::table::{
+    from_item, key, keys, n, not_exists, s, sort_key, to_item, version_is, version_of, Change,
+    Item, Meaning, Table,
+};
+use stratus_kernel::{Error, Guid};
+
+use crate::service::Service;
+use crate::ServiceError;
+
+/// A service together with the version its item had when read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VersionedService {
+    pub service: Service,
+    pub version: u64,
+}
+
+/// One page of a tenant's services, in id order, and where the next one starts.
+pub struct ServicePage {
+    pub items: Vec<Service>,
+    pub next_after: Option<Guid>,
+}
+
+// Implemented and called on the concrete `Table` only, so the futures' `Send` is known
+// where they are awaited.
+#[allow(async_fn_in_trait)]
+pub trait ServiceStore {
+    /// Stores a new service: its UPN must be free, a seat of its licence is taken, and the
+    /// tenant's data region becomes (or must already be) the service's.
+    async fn create_service(
+        &self,
+        tenant: &Guid,
+        service: &Service,
+        audit: &AuditRecord,
+    ) -> Result<(), ServiceError>;
+
+    async fn service(&self, tenant: &Guid, id: &Guid) -> Result<Option<VersionedService>, Error>;
+
+    /// Up to `limit` services after `after` (by id).
+    async fn services(
+        &self,
+        tenant: &Guid,
+        after: Option<&Guid>,
+        limit: i32,
+    ) -> Result<ServicePage, Error>;
+
+    /// Replaces a service read at `before`: a new UPN's guard replaces the old one, a new
+    /// licence's seat is taken and the old one freed.
+    async fn replace_service(
+        &self,
+        tenant: &Guid,
+        before: &VersionedService,
+        after: &Service,
+        audit: &AuditRecord,
+    ) -> Result<(), ServiceError>;
+
+    /// Deletes a service read at `before`, its UPN guard, and frees its seat.
+    async fn delete_service(
+        &self,
+        tenant: &Guid,
+        before: &VersionedService,
+        audit: &AuditRecord,
+    ) -> Result<(), ServiceError>;
+}
+
+fn service_item(tenant: &Guid, service: &Service, version: u64) -> Result<Item, Error> {
+    let mut item = to_item(
+        keys::tenant_pk(tenant),
+        keys::service_sk(&service.id),
+        service,
+    )?;
+    item.insert("version".into(), n(version));
+    Ok(item)
+}
+
+fn upn_guard(tenant: &Guid, service: &Service) -> Item {
+    let mut item = key(keys::tenant_pk(tenant), keys::service_upn_sk(&service.upn));
+    item.insert("serviceId".into(), s(service.id.as_str()));
+    item
+}
+
+fn versioned(item: Item) -> Result<VersionedService, Error> {
+    let version = version_of(&item);
+    Ok(VersionedService {
+        service: from_item(item)?,
+        version,
+    })
+}
+
+impl ServiceStore for Table {
+    async fn create_service(
+        &self,
+        tenant: &Guid,
+        service: &Service,
+        audit: &AuditRecord,
+    ) -> Result<(), ServiceError> {
+        let mut c = Change::on(self);
+        c.put(
+            service_item(tenant, service, 1)?,
+            Some(not_exists()),
+            Meaning::Fails(Error::ConcurrentChange.into()),
+        )?;
+        c.put(
+            upn_guard(tenant, service),
+            Some(not_exists()),
+            Meaning::Fails(ServiceError::UpnTaken(service.upn.clone())),
+        )?;
+        // Another first service fixing another region meanwhile: read again, decide again.
+        c.seats_in_region(
+            tenant,
+            &[service.license_type],
+            &[],
+            Some((&service.region, Error::ConcurrentChange.into())),
+        )?;
+        c.audit(audit)?;
+        self.commit(c).await
+    }
+
+    async fn service(&self, tenant: &Guid, id: &Guid) -> Result<Option<VersionedService>, Error> {
+        self.get(key(keys::tenant_pk(tenant), keys::service_sk(id)))
+            .await?
+            .map(versioned)
+            .transpose()
+    }
+
+    async fn services(
+        &self,
+        tenant: &Guid,
+        after: Option<&Guid>,
+        limit: i32,
+    ) -> Result<ServicePage, Error> {
+        let pk = keys::tenant_pk(tenant);
+        let started = std::time::Instant::now();
+        let out = self
+            .client()
+            .query()
+            .table_name(self.name())
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", s(pk.clone()))
+            .expression_attribute_values(":prefix", s(keys::SERVICE_PREFIX))
+            .set_exclusive_start_key(after.map(|id| key(pk.clone(), keys::service_sk(id))))
+            .limit(limit)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| stratus_kernel::table::sdk_failure("query of services", e, started))?;
+        let items = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item::<Service>)
+            .collect::<Result<Vec<_>, _>>()?;
+        // DynamoDB says where it stopped; a page that ended exactly at the last service
+        // answers a cursor whose next page is empty.
+        let next_after = out
+            .last_evaluated_key
+            .as_ref()
+            .map(sort_key)
+            .and_then(|sk| sk.strip_prefix(keys::SERVICE_PREFIX))
+            .and_then(Guid::parse);
+        Ok(ServicePage { items, next_after })
+    }
+
+    async fn replace_service(
+        &self,
+        tenant: &Guid,
+        before: &VersionedService,
+        after: &Service,
+        audit: &AuditRecord,
+    ) -> Result<(), ServiceError> {
+        let old = &before.service;
+        let mut c = Change::on(self);
+        c.put(
+            service_item(tenant, after, before.version + 1)?,
+            Some(version_is(before.version)),
+            Meaning::Fails(Error::ConcurrentChange.into()),
+        )?;
+        if !old.upn.eq_ignore_ascii_case(&after.upn) {
+            c.delete(
+                key(keys::tenant_pk(tenant), keys::service_upn_sk(&old.upn)),
+                None,
+                Meaning::Unconditional,
+            )?;
+            c.put(
+                upn_guard(tenant, after),
+                Some(not_exists()),
+                Meaning::Fails(ServiceError::UpnTaken(after.upn.clone())),
+            )?;
+        }
+        if old.license_type != after.license_type {
+            c.seats(tenant, &[after.license_type], &[old.license_type])?;
+        }
+        c.audit(audit)?;
+        self.commit(c).await
+    }
+
+    async fn delete_service(
+        &self,
+        tenant: &Guid,
+        before: &VersionedService,
+        audit: &AuditRecord,
+    ) -> Result<(), ServiceError> {
+        let service = &before.service;
+        let pk = keys::tenant_pk(tenant);
+        let mut c = Change::on(self);
+        c.delete(
+            key(pk.clone(), keys::service_sk(&service.id)),
+            Some(version_is(before.version)),
+            Meaning::Fails(Error::ConcurrentChange.into()),
+        )?;
+        c.delete(
+            key(pk, keys::service_upn_sk(&service.upn)),
+            None,
+            Meaning::Unconditional,
+        )?;
+        c.seats(tenant, &[], &[service.license_type])?;
+        c.audit(audit)?;
+        self.commit(c).await
+    }
+}
