@@ -439,3 +439,105 @@ async fn another_tenants_admin_neither_sees_nor_touches_a_service() {
         .ok();
     assert_eq!(still, service);
 }
+
+fn agent_path(service: &str, user: &str) -> String {
+    format!("{}/agents/{user}", service_path(service))
+}
+
+#[tokio::test]
+async fn agents_are_contact_center_users_of_skill_based_services() {
+    let stack = Stack::from_env();
+    let t = TestTenant::create(&stack).await;
+    let admin = t.admin_token();
+    let skills = create(&t, service_body(&t, &upn(), "ContactCenter", "SkillBased")).await;
+    let skills = skills["id"].as_str().unwrap().to_owned();
+    let gateway = create(&t, service_body(&t, &upn(), "ContactCenter", "None")).await;
+    let gateway = gateway["id"].as_str().unwrap().to_owned();
+    let agent = t.new_user(&t.sales_ou).await;
+    t.patch_user(&agent, json!({ "licenses": ["ContactCenter"] }))
+        .await
+        .assert_status(200);
+    let unlicensed = t.new_user(&t.sales_ou).await;
+
+    let put = |service: &str, user: &str| {
+        Request::new(reqwest::Method::PUT, agent_path(service, user)).bearer(&admin)
+    };
+    let added = stack.request(put(&skills, &agent)).await.ok();
+    assert_eq!(added["serviceId"], skills.as_str());
+    assert_eq!(added["o365Id"], agent.as_str());
+    assert_eq!(added["active"], false, "agents start inactive: {added}");
+    // Adding again answers the membership as it is.
+    assert_eq!(stack.request(put(&skills, &agent)).await.ok(), added);
+
+    stack
+        .assert_refusals(vec![
+            (
+                "a user without a Contact Center licence",
+                put(&skills, &unlicensed),
+                400,
+                Detail::is(format!(
+                    "User {unlicensed} has no Contact Center license; only licensed users can be agents"
+                )),
+            ),
+            (
+                "a none service",
+                put(&gateway, &agent),
+                400,
+                Detail::is("Agents are assigned to skill-based services only; this service is None"),
+            ),
+            (
+                "a user who does not exist",
+                put(&skills, &new_id()),
+                404,
+                Detail::is(USER_NOT_FOUND),
+            ),
+            (
+                "a service that does not exist",
+                put(&new_id(), &agent),
+                404,
+                Detail::starts_with("Service "),
+            ),
+        ])
+        .await;
+
+    let remove =
+        || Request::new(reqwest::Method::DELETE, agent_path(&skills, &agent)).bearer(&admin);
+    stack.request(remove()).await.assert_status(204);
+    stack.request(remove()).await.assert_problem(
+        404,
+        &format!("User {agent} is not an agent of service {skills}"),
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_user_ends_its_memberships() {
+    let stack = Stack::from_env();
+    let t = TestTenant::create(&stack).await;
+    let admin = t.admin_token();
+    let service = create(&t, service_body(&t, &upn(), "ContactCenter", "SkillBased")).await;
+    let service = service["id"].as_str().unwrap().to_owned();
+    let agent = t.new_user(&t.sales_ou).await;
+    t.patch_user(&agent, json!({ "licenses": ["ContactCenter"] }))
+        .await
+        .assert_status(200);
+    stack
+        .request(Request::new(reqwest::Method::PUT, agent_path(&service, &agent)).bearer(&admin))
+        .await
+        .assert_status(200);
+    stack
+        .delete_user(&t.app_token(), &agent, None)
+        .await
+        .assert_status(200);
+    stack
+        .request(Request::new(reqwest::Method::DELETE, agent_path(&service, &agent)).bearer(&admin))
+        .await
+        .assert_problem(
+            404,
+            &format!("User {agent} is not an agent of service {service}"),
+        );
+    // The service itself stays, and can be deleted.
+    stack
+        .request(Request::delete_service(&admin, &service))
+        .await
+        .assert_status(204);
+}

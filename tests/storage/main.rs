@@ -2,6 +2,7 @@
 //! invariant the table enforces, checked with real concurrent writers, through each
 //! feature's storage seam (provisioning, tenant administration, stored plugins).
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
 use std::path::Path;
 use stratus_kernel::audit::audit_record;
@@ -12,6 +13,7 @@ use stratus_provisioning::store::ProvisioningStore;
 use stratus_provisioning::ProvisioningError;
 use stratus_routing::sha256_hex;
 use stratus_routing::stored::PluginStore;
+use stratus_services::store::{ServiceStore, VersionedService};
 use stratus_tenant_admin::store::{Skill, TenantAdminStore};
 use stratus_tenant_admin::TenantAdminError;
 
@@ -672,4 +674,152 @@ async fn an_uploads_chunks_live_on_only_if_its_version_is_committed() {
         .await
         .unwrap();
     assert_eq!(read, source);
+}
+
+// ---- services and their agents ----------------------------------------------------------
+
+fn service(root: &OrganizationUnit) -> stratus_services::Service {
+    stratus_services::Service {
+        id: Guid::new_random(),
+        name: "Support".into(),
+        upn: format!("q-{}@contoso.com", Guid::new_random()),
+        pstn: None,
+        organization_unit_id: root.id.clone(),
+        license_type: LicenseType::ContactCenter,
+        assignment_type: stratus_services::AssignmentType::SkillBased,
+        region: "ch-01".into(),
+        created_at: String::new(),
+    }
+}
+
+async fn item_exists(store: &Store, tenant: &Guid, sk: String) -> bool {
+    store
+        .client()
+        .get_item()
+        .table_name(store.name())
+        .key("PK", AttributeValue::S(format!("TENANT#{tenant}")))
+        .key("SK", AttributeValue::S(sk))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .is_some()
+}
+
+/// A tenant with a service and `n` agents of it; answers the service as read and the agents.
+async fn service_with_agents(store: &Store, n: usize) -> (Guid, VersionedService, Vec<Guid>) {
+    // A seat for the service, one per agent, and one to spare.
+    let (t, root) = tenant(store, n as u32 + 2).await;
+    let s = service(&root);
+    store
+        .create_service(&t, &s, &audit(&t, "service.create"))
+        .await
+        .unwrap();
+    let mut agents = Vec::new();
+    for _ in 0..n {
+        let user = licensed_user(&root);
+        store
+            .create_user(&t, &user, &audit(&t, "user.create"))
+            .await
+            .unwrap();
+        let read_user = store.user(&t, &user.o365_id).await.unwrap().unwrap();
+        let read_service = store.service(&t, &s.id).await.unwrap().unwrap();
+        let agent = stratus_services::Agent {
+            service_id: s.id.clone(),
+            o365_id: user.o365_id.clone(),
+            active: false,
+            added_at: String::new(),
+        };
+        store
+            .add_agent(&t, &read_service, &read_user, &agent, &audit(&t, "agent"))
+            .await
+            .unwrap();
+        agents.push(user.o365_id);
+    }
+    let read = store.service(&t, &s.id).await.unwrap().unwrap();
+    (t, read, agents)
+}
+
+#[tokio::test]
+async fn deleting_a_service_ends_every_membership_on_both_sides() {
+    use stratus_kernel::table::keys;
+    let store = store().await;
+    // More agents than one transaction holds.
+    let (t, s, agents) = service_with_agents(&store, 60).await;
+    let id = s.service.id.clone();
+    store
+        .delete_service(&t, &s, &audit(&t, "service.delete"))
+        .await
+        .unwrap();
+    assert!(store.service(&t, &id).await.unwrap().is_none());
+    for agent in &agents {
+        assert!(!item_exists(&store, &t, keys::member_sk(&id, agent)).await);
+        assert!(!item_exists(&store, &t, keys::user_membership_sk(agent, &id)).await);
+    }
+    // Its seat is free again; the agents' own seats stay taken.
+    assert_eq!(in_use(&store, &t).await, 60);
+}
+
+#[tokio::test]
+async fn an_agent_added_after_the_service_was_read_stops_its_delete() {
+    let store = store().await;
+    let (t, stale, _) = service_with_agents(&store, 1).await;
+    // Another agent joins after `stale` was read: the service's version moved on.
+    let (root_user, read_user) = {
+        let root = stale.service.organization_unit_id.clone();
+        let user = User {
+            licenses: vec![LicenseType::ContactCenter],
+            ..User::empty(Guid::new_random(), root)
+        };
+        store
+            .create_user(&t, &user, &audit(&t, "user.create"))
+            .await
+            .unwrap();
+        let read = store.user(&t, &user.o365_id).await.unwrap().unwrap();
+        (user, read)
+    };
+    let agent = stratus_services::Agent {
+        service_id: stale.service.id.clone(),
+        o365_id: root_user.o365_id.clone(),
+        active: false,
+        added_at: String::new(),
+    };
+    store
+        .add_agent(&t, &stale, &read_user, &agent, &audit(&t, "agent"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .delete_service(&t, &stale, &audit(&t, "service.delete"))
+            .await,
+        Err(stratus_services::ServiceError::Kernel(
+            Error::ConcurrentChange
+        ))
+    );
+    assert!(store
+        .service(&t, &stale.service.id)
+        .await
+        .unwrap()
+        .is_some());
+}
+
+#[tokio::test]
+async fn deleting_a_user_ends_its_memberships_on_both_sides() {
+    use stratus_kernel::table::keys;
+    let store = store().await;
+    let (t, s, agents) = service_with_agents(&store, 1).await;
+    let (id, agent) = (s.service.id.clone(), agents[0].clone());
+    let (found, dependents) = store
+        .user_with_dependents(&t, &agent)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(dependents, vec![keys::user_membership_sk(&agent, &id)]);
+    store
+        .delete_user(&t, &found, &dependents, &audit(&t, "user.delete"))
+        .await
+        .unwrap();
+    assert!(!item_exists(&store, &t, keys::member_sk(&id, &agent)).await);
+    assert!(!item_exists(&store, &t, keys::user_membership_sk(&agent, &id)).await);
 }

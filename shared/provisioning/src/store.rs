@@ -9,8 +9,8 @@ use std::time::Instant;
 use aws_sdk_dynamodb::types::AttributeValue;
 use stratus_kernel::audit::AuditRecord;
 use stratus_kernel::table::{
-    from_item, key, keys, n, not_exists, sdk_failure, sort_key, user_item, version_is, version_of,
-    Change, Item, Meaning, Table, VersionedUser,
+    batches_of, from_item, key, keys, n, not_exists, sdk_failure, sort_key, user_item, version_is,
+    version_of, Change, Item, Meaning, Table, VersionedUser,
 };
 use stratus_kernel::{Error, Guid, Tenant, User};
 
@@ -77,7 +77,10 @@ pub trait ProvisioningStore {
         user: &Guid,
     ) -> Result<Option<(VersionedUser, Vec<String>)>, Error>;
 
-    /// Deletes a user read at `before` with everything hanging off it, freeing its seats.
+    /// Deletes a user read at `before` with everything hanging off it (its service
+    /// memberships, from both sides), freeing its seats. Dependents beyond what one
+    /// transaction holds go first, in transactions of their own: a crash between them
+    /// leaves the user in fewer services, never a membership without its user.
     async fn delete_user(
         &self,
         tenant: &Guid,
@@ -210,12 +213,22 @@ impl ProvisioningStore for Table {
         audit: &AuditRecord,
     ) -> Result<(), ProvisioningError> {
         let pk = keys::tenant_pk(tenant);
-        let (early, last) =
-            dependents.split_at(dependents.len().saturating_sub(MAX_DEPENDENTS_IN_FINAL));
-        for chunk in early.chunks(MAX_DEPENDENTS_IN_FINAL) {
+        // A service membership has a mirror under its service: the two always go in the same
+        // transaction, so no step leaves one without the other.
+        let groups: Vec<Vec<String>> = dependents
+            .iter()
+            .map(|sk| {
+                std::iter::once(sk.clone())
+                    .chain(keys::member_sk_of_user_membership(sk))
+                    .collect()
+            })
+            .collect();
+        let mut batches = batches_of(groups, MAX_DEPENDENTS_IN_FINAL);
+        let last = batches.pop().unwrap_or_default();
+        for batch in batches {
             let mut c = Change::<ProvisioningError>::on(self);
-            for sk in chunk {
-                c.delete(key(pk.clone(), sk.clone()), None, Meaning::Unconditional)?;
+            for sk in batch {
+                c.delete(key(pk.clone(), sk), None, Meaning::Unconditional)?;
             }
             self.commit(c).await?;
         }
@@ -227,7 +240,7 @@ impl ProvisioningStore for Table {
         )?;
         c.seats(tenant, &[], &before.user.licenses)?;
         for sk in last {
-            c.delete(key(pk.clone(), sk.clone()), None, Meaning::Unconditional)?;
+            c.delete(key(pk.clone(), sk), None, Meaning::Unconditional)?;
         }
         c.audit(audit)?;
         self.commit(c).await

@@ -34,6 +34,18 @@ pub enum ServiceError {
         "A Teams-based service is provisioned from its team: POST /api/admin/services/from-team"
     )]
     TeamsBasedFromTeamOnly,
+    /// 400: agents are assigned one by one only to skill-based services (the seed).
+    #[error(
+        "Agents are assigned to skill-based services only; this service is {}",
+        .current.id()
+    )]
+    AgentsOnSkillBasedOnly { current: AssignmentType },
+    /// 400: only users with a Contact Center licence can be agents.
+    #[error("User {0} has no Contact Center license; only licensed users can be agents")]
+    AgentWithoutContactCenterLicense(String),
+    /// 404: the user is not an agent of the service.
+    #[error("User {user} is not an agent of service {service}")]
+    NotAnAgent { service: String, user: String },
     #[error(transparent)]
     Kernel(#[from] Error),
 }
@@ -41,14 +53,16 @@ pub enum ServiceError {
 impl Problem for ServiceError {
     fn status(&self) -> StatusCode {
         match self {
-            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServiceError::NotFound(_) | ServiceError::NotAnAgent { .. } => StatusCode::NOT_FOUND,
             ServiceError::UpnTaken(_)
             | ServiceError::AssignmentTypeFixed { .. }
             | ServiceError::RegionFixed { .. } => StatusCode::CONFLICT,
             ServiceError::RegionRequired { .. }
             | ServiceError::UnknownRegion { .. }
             | ServiceError::NameFromTeam
-            | ServiceError::TeamsBasedFromTeamOnly => StatusCode::BAD_REQUEST,
+            | ServiceError::TeamsBasedFromTeamOnly
+            | ServiceError::AgentsOnSkillBasedOnly { .. }
+            | ServiceError::AgentWithoutContactCenterLicense(_) => StatusCode::BAD_REQUEST,
             ServiceError::Kernel(e) => e.status(),
         }
     }

@@ -2,8 +2,10 @@
 //! Create, get, list, update and delete, with the rules of SPEC §4: a user assignment type
 //! fixed at creation, the seed's feature matrix for the service's own settings, one seat of
 //! the tenant's contingent for the service's licence (taken and freed atomically), a UPN
-//! unique per tenant, and the tenant's data region chosen with its first service.
+//! unique per tenant, and the tenant's data region chosen with its first service; and the
+//! agents of skill-based services.
 
+mod agents;
 mod error;
 pub mod service;
 pub mod store;
@@ -16,6 +18,7 @@ use stratus_kernel::audit::audit_record;
 use stratus_kernel::fields::path_guid;
 use stratus_kernel::{retry_on_race, Error, Guid, Incoming, Kernel};
 
+pub use agents::{add_service_agent, check_agent, remove_service_agent, Agent};
 pub use error::ServiceError;
 pub use service::{AssignmentType, NewService, Service, ServicePatch};
 use store::ServiceStore;
@@ -80,7 +83,7 @@ async fn ensure_unit(kernel: &Kernel, tenant: &Guid, unit: &Guid) -> Result<()> 
     }
 }
 
-fn service_id(incoming: &Incoming) -> std::result::Result<Guid, Error> {
+pub(crate) fn service_id(incoming: &Incoming) -> std::result::Result<Guid, Error> {
     path_guid("serviceId", incoming.path_param("serviceId"))
 }
 
@@ -211,7 +214,8 @@ pub async fn update_service(kernel: &Kernel, incoming: Incoming) -> Result<Servi
     .await
 }
 
-/// `DELETE /api/admin/services/{serviceId}`: frees its seat and its UPN.
+/// `DELETE /api/admin/services/{serviceId}`: frees its seat and its UPN, and ends its
+/// agents' memberships.
 pub async fn delete_service(kernel: &Kernel, incoming: Incoming) -> Result<()> {
     let admin = kernel.tenant_admin(&incoming).await?;
     let id = service_id(&incoming)?;

@@ -10,7 +10,12 @@ use stratus_kernel::table::{
 use stratus_kernel::{Error, Guid};
 
 use crate::service::Service;
-use crate::ServiceError;
+use crate::{Agent, ServiceError};
+use stratus_kernel::table::{batches_of, Expr, VersionedUser};
+
+/// DynamoDB allows 100 items per transaction; the final one of a delete also holds the
+/// service, its UPN guard, the tenant's seat and the audit record.
+const MAX_MEMBERS_IN_FINAL: usize = 90;
 
 /// A service together with the version its item had when read.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,7 +63,35 @@ pub trait ServiceStore {
         audit: &AuditRecord,
     ) -> Result<(), ServiceError>;
 
-    /// Deletes a service read at `before`, its UPN guard, and frees its seat.
+    async fn agent(
+        &self,
+        tenant: &Guid,
+        service: &Guid,
+        user: &Guid,
+    ) -> Result<Option<Agent>, Error>;
+
+    /// Stores a membership, both sides, if the service and the user are still as read (the
+    /// service's version moves on, so a concurrent delete of the service sees the new agent).
+    async fn add_agent(
+        &self,
+        tenant: &Guid,
+        service: &VersionedService,
+        user: &VersionedUser,
+        agent: &Agent,
+        audit: &AuditRecord,
+    ) -> Result<(), ServiceError>;
+
+    /// Ends a membership, both sides; `NotAnAgent` when there is none.
+    async fn remove_agent(
+        &self,
+        tenant: &Guid,
+        service: &Guid,
+        user: &Guid,
+        audit: &AuditRecord,
+    ) -> Result<(), ServiceError>;
+
+    /// Deletes a service read at `before`, its UPN guard and its memberships (both sides),
+    /// and frees its seat.
     async fn delete_service(
         &self,
         tenant: &Guid,
@@ -200,6 +233,90 @@ impl ServiceStore for Table {
         self.commit(c).await
     }
 
+    async fn agent(
+        &self,
+        tenant: &Guid,
+        service: &Guid,
+        user: &Guid,
+    ) -> Result<Option<Agent>, Error> {
+        self.get(key(keys::tenant_pk(tenant), keys::member_sk(service, user)))
+            .await?
+            .map(from_item)
+            .transpose()
+    }
+
+    async fn add_agent(
+        &self,
+        tenant: &Guid,
+        service: &VersionedService,
+        user: &VersionedUser,
+        agent: &Agent,
+        audit: &AuditRecord,
+    ) -> Result<(), ServiceError> {
+        let pk = keys::tenant_pk(tenant);
+        let mut c = Change::on(self);
+        c.put(
+            to_item(
+                pk.clone(),
+                keys::member_sk(&agent.service_id, &agent.o365_id),
+                agent,
+            )?,
+            Some(not_exists()),
+            Meaning::Fails(Error::ConcurrentChange.into()),
+        )?;
+        c.put(
+            to_item(
+                pk.clone(),
+                keys::user_membership_sk(&agent.o365_id, &agent.service_id),
+                agent,
+            )?,
+            None,
+            Meaning::Unconditional,
+        )?;
+        c.update(
+            key(pk.clone(), keys::service_sk(&agent.service_id)),
+            "SET version = :next",
+            "version = :v",
+            Expr::new()
+                .value(":v", n(service.version))
+                .value(":next", n(service.version + 1)),
+            Meaning::Fails(Error::ConcurrentChange.into()),
+        )?;
+        c.require(
+            key(pk, keys::user_sk(&agent.o365_id)),
+            version_is(user.version),
+            Meaning::Fails(Error::ConcurrentChange.into()),
+        )?;
+        c.audit(audit)?;
+        self.commit(c).await
+    }
+
+    async fn remove_agent(
+        &self,
+        tenant: &Guid,
+        service: &Guid,
+        user: &Guid,
+        audit: &AuditRecord,
+    ) -> Result<(), ServiceError> {
+        let pk = keys::tenant_pk(tenant);
+        let mut c = Change::on(self);
+        c.delete(
+            key(pk.clone(), keys::member_sk(service, user)),
+            Some(("attribute_exists(PK)", Expr::new())),
+            Meaning::Fails(ServiceError::NotAnAgent {
+                service: service.to_string(),
+                user: user.to_string(),
+            }),
+        )?;
+        c.delete(
+            key(pk, keys::user_membership_sk(user, service)),
+            None,
+            Meaning::Unconditional,
+        )?;
+        c.audit(audit)?;
+        self.commit(c).await
+    }
+
     async fn delete_service(
         &self,
         tenant: &Guid,
@@ -208,17 +325,45 @@ impl ServiceStore for Table {
     ) -> Result<(), ServiceError> {
         let service = &before.service;
         let pk = keys::tenant_pk(tenant);
+        // Memberships first, each with its mirror; a crash between batches leaves the service
+        // with fewer agents, and the retry finds the rest.
+        let members = self
+            .query_prefix(pk.clone(), &keys::members_prefix(&service.id))
+            .await?;
+        let groups = members
+            .iter()
+            .map(|item| {
+                let agent: Agent = from_item(item.clone())?;
+                Ok(vec![
+                    sort_key(item).to_owned(),
+                    keys::user_membership_sk(&agent.o365_id, &service.id),
+                ])
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let mut batches = batches_of(groups, MAX_MEMBERS_IN_FINAL);
+        let last = batches.pop().unwrap_or_default();
+        for batch in batches {
+            let mut c = Change::<ServiceError>::on(self);
+            for sk in batch {
+                c.delete(key(pk.clone(), sk), None, Meaning::Unconditional)?;
+            }
+            self.commit(c).await?;
+        }
         let mut c = Change::on(self);
+        // An agent added since the read moved the version on: read again, delete again.
         c.delete(
             key(pk.clone(), keys::service_sk(&service.id)),
             Some(version_is(before.version)),
             Meaning::Fails(Error::ConcurrentChange.into()),
         )?;
         c.delete(
-            key(pk, keys::service_upn_sk(&service.upn)),
+            key(pk.clone(), keys::service_upn_sk(&service.upn)),
             None,
             Meaning::Unconditional,
         )?;
+        for sk in last {
+            c.delete(key(pk.clone(), sk), None, Meaning::Unconditional)?;
+        }
         c.seats(tenant, &[], &[service.license_type])?;
         c.audit(audit)?;
         self.commit(c).await

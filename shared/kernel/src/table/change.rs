@@ -274,6 +274,25 @@ impl<E> Change<E> {
     }
 }
 
+/// Whole groups of keys packed into batches of at most `limit` keys, in order: the keys of
+/// a group (an item and its mirror) always go in the same transaction.
+pub fn batches_of(groups: Vec<Vec<String>>, limit: usize) -> Vec<Vec<String>> {
+    let mut batches: Vec<Vec<String>> = vec![Vec::new()];
+    for group in groups {
+        let fits = batches
+            .last()
+            .is_some_and(|b| b.len() + group.len() <= limit);
+        if !fits {
+            batches.push(Vec::new());
+        }
+        if let Some(batch) = batches.last_mut() {
+            batch.extend(group);
+        }
+    }
+    batches.retain(|b| !b.is_empty());
+    batches
+}
+
 /// Seats a set of licences takes, for the transaction that allocates them.
 fn seat_changes(taken: &[LicenseType], freed: &[LicenseType]) -> Vec<(LicenseType, i64)> {
     taken
@@ -377,5 +396,25 @@ impl Table {
             }
             backoff(attempt).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_are_never_split_across_transactions() {
+        let groups: Vec<Vec<String>> = (0..50)
+            .map(|i| vec![format!("u{i}"), format!("m{i}")])
+            .collect();
+        let batches = batches_of(groups, 90);
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [90, 10]);
+        for batch in &batches {
+            for pair in batch.chunks(2) {
+                assert_eq!(pair[0][1..], pair[1][1..], "{pair:?}");
+            }
+        }
+        assert!(batches_of(Vec::new(), 90).is_empty());
     }
 }

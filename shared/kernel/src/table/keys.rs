@@ -82,3 +82,37 @@ pub const SERVICE_PREFIX: &str = "SERVICE#";
 pub fn service_upn_sk(upn: &str) -> String {
     format!("SERVICEUPN#{}", upn.to_lowercase())
 }
+
+/// An agent of a service, under the service (who serves it: one query per service)...
+pub fn member_sk(service: &Guid, user: &Guid) -> String {
+    format!("MEMBER#{service}#{user}")
+}
+pub fn members_prefix(service: &Guid) -> String {
+    format!("MEMBER#{service}#")
+}
+/// ...and its mirror under the user, which deleting the user finds with the user's own item
+/// (one query, however many services the user serves).
+pub fn user_membership_sk(user: &Guid, service: &Guid) -> String {
+    format!("USER#{user}#MEMBER#{service}")
+}
+/// The service-side key of a membership, from its user-side key; `None` for any other key.
+pub fn member_sk_of_user_membership(sk: &str) -> Option<String> {
+    let (user, service) = sk.strip_prefix("USER#")?.split_once("#MEMBER#")?;
+    Some(format!("MEMBER#{service}#{user}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_membership_is_found_from_either_side() {
+        let (user, service) = (Guid::new_random(), Guid::new_random());
+        assert_eq!(
+            member_sk_of_user_membership(&user_membership_sk(&user, &service)),
+            Some(member_sk(&service, &user))
+        );
+        assert!(member_sk(&service, &user).starts_with(&members_prefix(&service)));
+        assert_eq!(member_sk_of_user_membership(&user_sk(&user)), None);
+    }
+}

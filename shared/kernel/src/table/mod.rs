@@ -21,7 +21,7 @@ use std::time::Instant;
 use crate::Error;
 
 pub use bounds::{sdk_failure, DynamoDbBounds};
-pub use change::{n, not_exists, Change, Expr, Meaning};
+pub use change::{batches_of, n, not_exists, Change, Expr, Meaning};
 pub use directory::{user_item, version_is, VersionedUser};
 
 pub type Item = HashMap<String, AttributeValue>;
