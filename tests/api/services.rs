@@ -541,3 +541,95 @@ async fn deleting_a_user_ends_its_memberships() {
         .await
         .assert_status(204);
 }
+
+#[tokio::test]
+async fn responsibility_profiles_and_not_available_reasons_are_the_tenants_own() {
+    let stack = Stack::from_env();
+    let t = TestTenant::create(&stack).await;
+    let other = TestTenant::create(&stack).await;
+    let admin = t.admin_token();
+    let service = create(&t, service_body(&t, &upn(), "ContactCenter", "SkillBased")).await;
+    let service = service["id"].as_str().unwrap().to_owned();
+    let foreign = create(
+        &other,
+        service_body(&other, &upn(), "ContactCenter", "None"),
+    )
+    .await;
+    let foreign = foreign["id"].as_str().unwrap().to_owned();
+
+    let profiles = "/api/admin/responsibility-profiles";
+    let reasons = "/api/admin/not-available-reasons";
+    let post = |path: &str, body: Value| {
+        Request::new(reqwest::Method::POST, path)
+            .bearer(&admin)
+            .body(body)
+    };
+    let created = stack
+        .request(post(
+            profiles,
+            json!({ "name": "Day shift", "serviceIds": [service] }),
+        ))
+        .await;
+    created.assert_status(201);
+    assert_eq!(created.body["serviceIds"], json!([service]));
+    let reason = stack
+        .request(post(reasons, json!({ "name": "Lunch" })))
+        .await;
+    reason.assert_status(201);
+
+    stack
+        .assert_refusals(vec![
+            (
+                "another tenant's service",
+                post(
+                    profiles,
+                    json!({ "name": "Night", "serviceIds": [foreign] }),
+                ),
+                400,
+                Detail::is(format!(
+                    "\"serviceIds\" contains a service that is not one of this tenant's: {foreign}"
+                )),
+            ),
+            (
+                "a profile without services",
+                post(profiles, json!({ "name": "Night" })),
+                400,
+                Detail::is("\"serviceIds\" is required"),
+            ),
+            (
+                "a reason without a name",
+                post(reasons, json!({})),
+                400,
+                Detail::is("\"name\" is required"),
+            ),
+        ])
+        .await;
+
+    let twice = stack
+        .request(post(
+            profiles,
+            json!({ "name": "Late", "serviceIds": [service, service] }),
+        ))
+        .await;
+    twice.assert_status(201);
+    assert_eq!(
+        twice.body["serviceIds"],
+        json!([service]),
+        "named twice, counted once"
+    );
+
+    let get = |path: &str, token: &str| Request::new(reqwest::Method::GET, path).bearer(token);
+    let listed = stack.request(get(profiles, &admin)).await.ok();
+    let mut expected = vec![created.body.clone(), twice.body.clone()];
+    expected.sort_by_key(|p| p["id"].as_str().map(str::to_owned));
+    assert_eq!(listed, json!(expected));
+    let listed = stack.request(get(reasons, &admin)).await.ok();
+    assert_eq!(listed, json!([reason.body]));
+    // The other tenant sees none of them.
+    let stranger = other.admin_token();
+    assert_eq!(
+        stack.request(get(profiles, &stranger)).await.ok(),
+        json!([])
+    );
+    assert_eq!(stack.request(get(reasons, &stranger)).await.ok(), json!([]));
+}

@@ -3,9 +3,11 @@
 //! fixed at creation, the seed's feature matrix for the service's own settings, one seat of
 //! the tenant's contingent for the service's licence (taken and freed atomically), a UPN
 //! unique per tenant, and the tenant's data region chosen with its first service; and the
-//! agents of skill-based services.
+//! agents of skill-based services, and the tenant's duty configuration (responsibility
+//! profiles, not-available reasons).
 
 mod agents;
+mod duty;
 mod error;
 pub mod service;
 pub mod store;
@@ -19,6 +21,10 @@ use stratus_kernel::fields::path_guid;
 use stratus_kernel::{retry_on_race, Error, Guid, Incoming, Kernel};
 
 pub use agents::{add_service_agent, check_agent, remove_service_agent, Agent};
+pub use duty::{
+    create_not_available_reason, create_responsibility_profile, list_not_available_reasons,
+    list_responsibility_profiles, NotAvailableReason, ResponsibilityProfile,
+};
 pub use error::ServiceError;
 pub use service::{AssignmentType, NewService, Service, ServicePatch};
 use store::ServiceStore;

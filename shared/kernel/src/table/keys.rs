@@ -83,6 +83,17 @@ pub fn service_upn_sk(upn: &str) -> String {
     format!("SERVICEUPN#{}", upn.to_lowercase())
 }
 
+/// A responsibility profile (which services' tasks an agent on it takes).
+pub fn profile_sk(profile: &Guid) -> String {
+    format!("PROFILE#{profile}")
+}
+pub const PROFILE_PREFIX: &str = "PROFILE#";
+/// A not-available reason an agent can give.
+pub fn na_reason_sk(reason: &Guid) -> String {
+    format!("NAREASON#{reason}")
+}
+pub const NA_REASON_PREFIX: &str = "NAREASON#";
+
 /// An agent of a service, under the service (who serves it: one query per service)...
 pub fn member_sk(service: &Guid, user: &Guid) -> String {
     format!("MEMBER#{service}#{user}")
