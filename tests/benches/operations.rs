@@ -17,9 +17,11 @@
 //!    GetItems of the tenant's item (the item each of these operations reads), one after
 //!    the other, with the very client the kernel uses (interceptor included). Reported: the
 //!    median of single operation calls and of N-GetItem rounds over criterion's measured
-//!    samples (not its warm-up), and their ratio (goal: at most 1.3×). Criterion: flat
-//!    sampling, `SAMPLES` samples in `MEASUREMENT` after `WARM_UP`, per benchmark; only the
-//!    call is timed, not its preparation.
+//!    samples (not its warm-up), and their ratio (goal: at most 1.3×); and where an
+//!    operation's time goes: inside its DynamoDB operations (each one's median, timed by the
+//!    interceptor) or outside them. Criterion: flat sampling, `SAMPLES` samples in
+//!    `MEASUREMENT` after `WARM_UP`, per benchmark; only the call is timed, not its
+//!    preparation.
 //!
 //!    The provisioning API admits 60 operations per minute per tenant and application
 //!    (held requests would be timed as if the operation were slow), and a criterion run
@@ -32,6 +34,10 @@
 //!    Simulate (and the plugin operations' round trips) need the built-in `skill_based`
 //!    policy, from `STRATUS_POLICY_DIR` or where cargo built the plugins workspace
 //!    (`plugins/locate.rs`); without it they are reported as not measured, with the reason.
+//!
+//! Run it against a fresh DynamoDB Local (`cargo xtask bench` starts one): an instance that
+//! has served earlier runs answers every call slower, even with their tables deleted
+//! (GetItem about 3× after one earlier run, here), and the times drift with it.
 //!
 //! The markdown goes to stdout and, when `STRATUS_BENCH_RESULTS_DIR` is set, to
 //! `$STRATUS_BENCH_RESULTS_DIR/operations.md`. `cargo xtask bench` runs this and collects the
@@ -51,7 +57,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
-use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -77,11 +85,24 @@ const RATIO_GOAL: f64 = 1.3;
 const PLUGIN: &str = "bench";
 const POLICY: &str = "skill_based";
 
-/// Counts the DynamoDB operations a client executes and remembers their names.
+/// Counts the DynamoDB operations a client executes, remembers their names, and times them.
 #[derive(Debug, Default)]
 struct Counter {
     calls: AtomicU64,
     names: Mutex<Vec<String>>,
+    timing: Mutex<Timing>,
+}
+
+/// Wall time with at least one DynamoDB operation in flight (from before serialization to
+/// after deserialization, retries included), and each operation's time when they run one
+/// after another (as the timed operations make them).
+#[derive(Debug, Default)]
+struct Timing {
+    in_flight: usize,
+    since: Option<Instant>,
+    current: Option<String>,
+    busy: Duration,
+    calls: Vec<(String, Duration)>,
 }
 
 impl Counter {
@@ -90,6 +111,17 @@ impl Counter {
         if let Ok(mut names) = self.names.lock() {
             names.clear();
         }
+        if let Ok(mut timing) = self.timing.lock() {
+            *timing = Timing::default();
+        }
+    }
+
+    /// Time in DynamoDB operations since the last reset, and each operation's.
+    fn timing(&self) -> (Duration, Vec<(String, Duration)>) {
+        self.timing
+            .lock()
+            .map(|t| (t.busy, t.calls.clone()))
+            .unwrap_or_default()
     }
 
     fn calls(&self) -> u64 {
@@ -116,6 +148,12 @@ impl Intercept for CountingInterceptor {
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.0.calls.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut timing) = self.0.timing.lock() {
+            if timing.in_flight == 0 {
+                timing.since = Some(Instant::now());
+            }
+            timing.in_flight += 1;
+        }
         Ok(())
     }
 
@@ -130,8 +168,34 @@ impl Intercept for CountingInterceptor {
             .load::<Metadata>()
             .map(|m| m.name().to_owned())
             .unwrap_or_else(|| "?".to_owned());
+        if let Ok(mut timing) = self.0.timing.lock() {
+            if timing.in_flight == 1 {
+                timing.current = Some(name.clone());
+            }
+        }
         if let Ok(mut names) = self.0.names.lock() {
             names.push(name);
+        }
+        Ok(())
+    }
+
+    /// The last hook of an execution, whether it succeeded or not.
+    fn read_after_execution(
+        &self,
+        _context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Ok(mut timing) = self.0.timing.lock() {
+            timing.in_flight = timing.in_flight.saturating_sub(1);
+            if timing.in_flight == 0 {
+                if let Some(since) = timing.since.take() {
+                    let took = since.elapsed();
+                    timing.busy += took;
+                    let name = timing.current.take().unwrap_or_else(|| "?".into());
+                    timing.calls.push((name, took));
+                }
+            }
         }
         Ok(())
     }
@@ -282,11 +346,11 @@ fn main() -> anyhow::Result<()> {
 
     let result = run(&runtime, &env);
     let _ = runtime.block_on(env.client.delete_table().table_name(&env.table).send());
-    let (rows, comparisons) = result?;
+    let (rows, comparisons, loads) = result?;
 
     let mut markdown = render_round_trips(&rows);
     markdown.push('\n');
-    markdown.push_str(&render_comparisons(&comparisons, started.elapsed()));
+    markdown.push_str(&render_comparisons(&comparisons, &loads, started.elapsed()));
     println!("\n{markdown}");
     if let Some(dir) = std::env::var_os("STRATUS_BENCH_RESULTS_DIR") {
         std::fs::create_dir_all(&dir)?;
@@ -346,12 +410,16 @@ async fn start() -> anyhow::Result<Env> {
     })
 }
 
-fn run(runtime: &Runtime, env: &Env) -> anyhow::Result<(Vec<Row>, Vec<Comparison>)> {
+/// The load average when the timing started and when it ended.
+type Loads = [Option<String>; 2];
+
+fn run(runtime: &Runtime, env: &Env) -> anyhow::Result<(Vec<Row>, Vec<Comparison>, Loads)> {
     let fixture = runtime.block_on(set_up(env))?;
     eprintln!("counting each operation's DynamoDB round trips…");
     let rows = runtime.block_on(count_round_trips(env, &fixture))?;
+    let load_before = load_average();
     let comparisons = time_operations(runtime, env, &fixture, &rows);
-    Ok((rows, comparisons))
+    Ok((rows, comparisons, [load_before, load_average()]))
 }
 
 /// A tenant set up through the admin API: licences and the public API on, an OU "Sales"
@@ -1029,11 +1097,19 @@ impl Subject<'_> {
     }
 }
 
-/// What one benchmark's routine saw: per criterion invocation, each timed call's duration
-/// and round trips.
+/// One timed call: how long it took, and its DynamoDB operations with their times.
+#[derive(Clone)]
+struct Sample {
+    elapsed: Duration,
+    round_trips: u64,
+    in_dynamodb: Duration,
+    dynamodb: Vec<(String, Duration)>,
+}
+
+/// What one benchmark's routine saw: per criterion invocation, each timed call.
 #[derive(Default)]
 struct Record {
-    invocations: Mutex<Vec<Vec<(Duration, u64)>>>,
+    invocations: Mutex<Vec<Vec<Sample>>>,
     error: Mutex<Option<String>>,
 }
 
@@ -1044,14 +1120,14 @@ impl Record {
 
     /// The calls of criterion's measured samples: the routine's last `SAMPLES` invocations
     /// (criterion warms up first, then calls the routine once per sample).
-    fn measured(&self) -> Vec<(Duration, u64)> {
+    fn measured(&self) -> Vec<Sample> {
         let invocations = self
             .invocations
             .lock()
             .map(|i| i.clone())
             .unwrap_or_default();
         let from = invocations.len().saturating_sub(SAMPLES);
-        invocations[from..].iter().flatten().copied().collect()
+        invocations[from..].iter().flatten().cloned().collect()
     }
 }
 
@@ -1070,17 +1146,23 @@ async fn timed_calls(
         }
         let outcome = async {
             let incoming = subject.prepare().await?;
-            let before = counter.calls();
+            counter.reset();
             let started = Instant::now();
             subject.call(incoming).await?;
             let elapsed = started.elapsed();
-            anyhow::Ok((elapsed, counter.calls() - before))
+            let (in_dynamodb, dynamodb) = counter.timing();
+            anyhow::Ok(Sample {
+                elapsed,
+                round_trips: counter.calls(),
+                in_dynamodb,
+                dynamodb,
+            })
         }
         .await;
         match outcome {
-            Ok((elapsed, trips)) => {
-                total += elapsed;
-                calls.push((elapsed, trips));
+            Ok(sample) => {
+                total += sample.elapsed;
+                calls.push(sample);
             }
             Err(e) => {
                 if let Ok(mut error) = record.error.lock() {
@@ -1096,36 +1178,72 @@ async fn timed_calls(
     total.max(Duration::from_nanos(1))
 }
 
-/// The median and the extent of what was measured.
+/// The medians of what was measured, and its extent.
 struct Stats {
     calls: usize,
     median: Duration,
+    /// Of a call's time: inside DynamoDB operations (SDK and DynamoDB Local), and outside.
+    median_in_dynamodb: Duration,
+    median_outside: Duration,
+    /// Each DynamoDB operation's median, in the order a call makes them.
+    per_operation: Vec<(String, Duration)>,
     min_trips: u64,
     max_trips: u64,
 }
 
-fn stats(record: &Record) -> Result<Stats, String> {
+fn median(mut times: Vec<Duration>) -> Duration {
+    if times.is_empty() {
+        return Duration::ZERO;
+    }
+    times.sort();
+    let middle = times.len() / 2;
+    if times.len().is_multiple_of(2) {
+        (times[middle - 1] + times[middle]) / 2
+    } else {
+        times[middle]
+    }
+}
+
+/// The statistics of a benchmark; `None` when criterion did not run it (a filter on the
+/// command line).
+fn stats(record: &Record) -> Result<Option<Stats>, String> {
     if let Some(error) = record.error() {
         return Err(error);
     }
     let measured = record.measured();
     if measured.is_empty() {
-        return Err("not run (filtered out on the command line?)".into());
+        return Ok(None);
     }
-    let mut times: Vec<Duration> = measured.iter().map(|(d, _)| *d).collect();
-    times.sort();
-    let middle = times.len() / 2;
-    let median = if times.len() % 2 == 0 {
-        (times[middle - 1] + times[middle]) / 2
-    } else {
-        times[middle]
-    };
-    Ok(Stats {
+    let trips = |s: &Sample| s.round_trips;
+    // Per DynamoDB operation, by its position in the call (calls that made a different
+    // sequence, e.g. a lost rate-limit race, are left out of this part).
+    let shape: Vec<&String> = measured[0].dynamodb.iter().map(|(n, _)| n).collect();
+    let same_shape: Vec<&Sample> = measured
+        .iter()
+        .filter(|s| s.dynamodb.iter().map(|(n, _)| n).eq(shape.iter().copied()))
+        .collect();
+    let per_operation = shape
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let times = same_shape.iter().map(|s| s.dynamodb[i].1).collect();
+            ((*name).clone(), median(times))
+        })
+        .collect();
+    Ok(Some(Stats {
         calls: measured.len(),
-        median,
-        min_trips: measured.iter().map(|(_, t)| *t).min().unwrap_or(0),
-        max_trips: measured.iter().map(|(_, t)| *t).max().unwrap_or(0),
-    })
+        median: median(measured.iter().map(|s| s.elapsed).collect()),
+        median_in_dynamodb: median(measured.iter().map(|s| s.in_dynamodb).collect()),
+        median_outside: median(
+            measured
+                .iter()
+                .map(|s| s.elapsed.saturating_sub(s.in_dynamodb))
+                .collect(),
+        ),
+        per_operation,
+        min_trips: measured.iter().map(trips).min().unwrap_or(0),
+        max_trips: measured.iter().map(trips).max().unwrap_or(0),
+    }))
 }
 
 enum Outcome {
@@ -1164,7 +1282,7 @@ fn time_operations(
             fixture
                 .plugin
                 .is_ok()
-                .then(|| Call::Simulate { body: simulation }),
+                .then_some(Call::Simulate { body: simulation }),
         ),
     ];
     let mut comparisons = Vec::new();
@@ -1239,21 +1357,29 @@ fn compare(
     }
     group.finish();
     match (stats(&measured_record), stats(&baseline_record)) {
-        (Ok(operation), Ok(baseline)) => Outcome::Measured {
+        (Ok(Some(operation)), Ok(Some(baseline))) => Outcome::Measured {
             operation,
             baseline,
             apps: measured.apps.registered.load(Ordering::Relaxed),
         },
         (Err(why), _) => Outcome::Failed(why),
         (_, Err(why)) => Outcome::Failed(format!("baseline: {why}")),
+        _ => Outcome::NotMeasured("not run: filtered out on the command line".into()),
     }
+}
+
+/// The system's load average (1, 5, 15 min), to tell a quiet machine from a busy one.
+fn load_average() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let fields: Vec<&str> = text.split_whitespace().take(3).collect();
+    (fields.len() == 3).then(|| fields.join(", "))
 }
 
 fn millis(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn render_comparisons(comparisons: &[Comparison], took: Duration) -> String {
+fn render_comparisons(comparisons: &[Comparison], loads: &Loads, took: Duration) -> String {
     let mut out = String::from(
         "## Operation time next to raw SDK round trips (in process, DynamoDB Local)\n\n\
          | operation | round trips | operation median | raw SDK median (same count) | ratio |\n\
@@ -1296,6 +1422,23 @@ fn render_comparisons(comparisons: &[Comparison], took: Duration) -> String {
                 if ratio > RATIO_GOAL {
                     note.push_str(&format!("; above the {RATIO_GOAL}× goal"));
                 }
+                let each: Vec<String> = operation
+                    .per_operation
+                    .iter()
+                    .map(|(name, took)| format!("{name} {}", millis(*took)))
+                    .collect();
+                let get_item = baseline
+                    .per_operation
+                    .first()
+                    .map(|(_, took)| millis(*took))
+                    .unwrap_or_else(|| "–".into());
+                note.push_str(&format!(
+                    ". Median time in DynamoDB operations {} ({}), outside them {}; \
+                     a raw GetItem {get_item}",
+                    millis(operation.median_in_dynamodb),
+                    each.join(", "),
+                    millis(operation.median_outside),
+                ));
                 notes.push(note);
             }
             Outcome::NotMeasured(why) => {
@@ -1316,9 +1459,15 @@ fn render_comparisons(comparisons: &[Comparison], took: Duration) -> String {
          makes round trips, one after another, with the client the kernel uses. Medians of \
          single calls (operation) and of whole rounds (baseline) over criterion's {SAMPLES} \
          measured samples (flat sampling, {} s after {} s of warm-up, per benchmark). Goal: \
-         ratio at most {RATIO_GOAL}×. The whole bench took {} s.\n\n",
+         ratio at most {RATIO_GOAL}×. Time in DynamoDB operations runs from the SDK's first \
+         to its last hook (serialisation, signing, the HTTP round trip, deserialisation); \
+         outside them is the operation's own work (token, rules, item mapping). Load \
+         average (1, 5, 15 min) when the timing started: {}; when it ended: {}. The whole \
+         bench took {} s.\n\n",
         MEASUREMENT.as_secs(),
         WARM_UP.as_secs(),
+        loads[0].as_deref().unwrap_or("?"),
+        loads[1].as_deref().unwrap_or("?"),
         took.as_secs()
     ));
     for note in notes {
