@@ -176,23 +176,6 @@ fn find_dynamodb_local(prefix: &Path) -> Option<DynamoDbLocal> {
     dirs.pop().map(|dir| DynamoDbLocal { dir })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_java_versions() {
-        assert_eq!(
-            java_major("openjdk version \"17.0.15\" 2025-04-15\nOpenJDK Runtime"),
-            Some(17)
-        );
-        assert_eq!(java_major("java version \"1.8.0_392\""), Some(8));
-        assert_eq!(java_major("openjdk version \"21\" 2023-09-19"), Some(21));
-        assert_eq!(java_major("openjdk version \"22-ea\""), Some(22));
-        assert_eq!(java_major("something else"), None);
-    }
-}
-
 /// The WebAssembly target the built-in routing policies compile to.
 pub fn ensure_wasm_target() -> anyhow::Result<()> {
     let installed = std::process::Command::new("rustup")
@@ -213,4 +196,21 @@ pub fn ensure_wasm_target() -> anyhow::Result<()> {
         std::process::Command::new("rustup").args(["target", "add", "wasm32-wasip2"]),
     )
     .map_err(|e| e.context("the built-in routing policies need the wasm32-wasip2 target; run `rustup target add wasm32-wasip2`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_java_versions() {
+        assert_eq!(
+            java_major("openjdk version \"17.0.15\" 2025-04-15\nOpenJDK Runtime"),
+            Some(17)
+        );
+        assert_eq!(java_major("java version \"1.8.0_392\""), Some(8));
+        assert_eq!(java_major("openjdk version \"21\" 2023-09-19"), Some(21));
+        assert_eq!(java_major("openjdk version \"22-ea\""), Some(22));
+        assert_eq!(java_major("something else"), None);
+    }
 }

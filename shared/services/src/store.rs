@@ -100,11 +100,60 @@ pub trait ServiceStore {
     ) -> Result<(), ServiceError>;
 }
 
+/// A service as its item stores it: the answer's fields today, but its own type, so that the
+/// API's shape and the stored data's can change apart.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceItem {
+    id: Guid,
+    name: String,
+    upn: String,
+    pstn: Option<String>,
+    organization_unit_id: Guid,
+    license_type: stratus_kernel::LicenseType,
+    assignment_type: crate::AssignmentType,
+    region: String,
+    created_at: String,
+}
+
+impl From<&Service> for ServiceItem {
+    fn from(s: &Service) -> Self {
+        ServiceItem {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            upn: s.upn.clone(),
+            pstn: s.pstn.clone(),
+            organization_unit_id: s.organization_unit_id.clone(),
+            license_type: s.license_type,
+            assignment_type: s.assignment_type,
+            region: s.region.clone(),
+            created_at: s.created_at.clone(),
+        }
+    }
+}
+
+impl From<ServiceItem> for Service {
+    fn from(i: ServiceItem) -> Self {
+        Service {
+            id: i.id,
+            name: i.name,
+            upn: i.upn,
+            pstn: i.pstn,
+            organization_unit_id: i.organization_unit_id,
+            license_type: i.license_type,
+            assignment_type: i.assignment_type,
+            region: i.region,
+            created_at: i.created_at,
+        }
+    }
+}
+
 fn service_item(tenant: &Guid, service: &Service, version: u64) -> Result<Item, Error> {
+    let stored = ServiceItem::from(service);
     let mut item = to_item(
         keys::tenant_pk(tenant),
         keys::service_sk(&service.id),
-        service,
+        &stored,
     )?;
     item.insert("version".into(), n(version));
     Ok(item)
@@ -118,8 +167,9 @@ fn upn_guard(tenant: &Guid, service: &Service) -> Item {
 
 fn versioned(item: Item) -> Result<VersionedService, Error> {
     let version = version_of(&item);
+    let stored: ServiceItem = from_item(item)?;
     Ok(VersionedService {
-        service: from_item(item)?,
+        service: stored.into(),
         version,
     })
 }
@@ -187,7 +237,7 @@ impl ServiceStore for Table {
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(from_item::<Service>)
+            .map(|item| from_item::<ServiceItem>(item).map(Service::from))
             .collect::<Result<Vec<_>, _>>()?;
         // DynamoDB says where it stopped; a page that ended exactly at the last service
         // answers a cursor whose next page is empty.

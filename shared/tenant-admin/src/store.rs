@@ -25,6 +25,25 @@ pub struct Skill {
     pub organization_unit_id: Guid,
 }
 
+/// A skill as its item stores it (the answer's fields today, but its own type).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SkillItem {
+    id: Guid,
+    name: String,
+    organization_unit_id: Guid,
+}
+
+impl From<&Skill> for SkillItem {
+    fn from(s: &Skill) -> Self {
+        SkillItem {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            organization_unit_id: s.organization_unit_id.clone(),
+        }
+    }
+}
+
 // Implemented and called on the concrete `Table` only, so the futures' `Send` is known
 // where they are awaited.
 #[allow(async_fn_in_trait)]
@@ -293,7 +312,11 @@ impl TenantAdminStore for Table {
         let pk = keys::tenant_pk(tenant);
         let mut c = Change::on(self);
         c.put(
-            to_item(pk.clone(), keys::skill_sk(&skill.id), skill)?,
+            to_item(
+                pk.clone(),
+                keys::skill_sk(&skill.id),
+                &SkillItem::from(skill),
+            )?,
             Some(not_exists()),
             Meaning::Fails(Error::ConcurrentChange.into()),
         )?;
@@ -350,7 +373,7 @@ impl TenantAdminStore for Table {
                 .map(|id| key(pk.clone(), keys::skill_sk(id)))
                 .collect();
             for item in self.batch_get(wanted).await? {
-                let skill: Skill = from_item(item)?;
+                let skill: SkillItem = from_item(item)?;
                 present.push(skill.id);
             }
         }

@@ -7,8 +7,84 @@ use super::change::{n, Expr};
 use super::{from_item, key, keys, sdk_failure, to_item, version_of, Item, Table};
 use crate::audit::AuditRecord;
 use crate::license::LicenseType;
-use crate::user::User;
+use crate::user::{AssignmentType, Modality, ResponsibilityProfiles, SkillLevel, User};
 use crate::{Error, Guid, OrganizationUnit, Tenant};
+
+/// A user as its item stores it. The same fields as the provisioning API's answer today, but
+/// its own type: the answer's shape is the seed's contract, the item's is the stored data's,
+/// and either may change without the other.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserItem {
+    o365_id: Guid,
+    organization_unit_id: Guid,
+    assignment_type: AssignmentType,
+    upn: Option<String>,
+    display_name: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    #[serde(default)]
+    licenses: Vec<LicenseType>,
+    #[serde(default)]
+    modalities: Vec<Modality>,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    skills: Vec<SkillLevel>,
+    #[serde(default)]
+    responsibility_profiles: ResponsibilityProfiles,
+    #[serde(default)]
+    not_available_reasons: Vec<Guid>,
+    interact: Option<serde_json::Value>,
+    assistant: Option<serde_json::Value>,
+}
+
+impl From<&User> for UserItem {
+    fn from(u: &User) -> Self {
+        UserItem {
+            o365_id: u.o365_id.clone(),
+            organization_unit_id: u.organization_unit_id.clone(),
+            assignment_type: u.assignment_type,
+            upn: u.upn.clone(),
+            display_name: u.display_name.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            email: u.email.clone(),
+            licenses: u.licenses.clone(),
+            modalities: u.modalities.clone(),
+            roles: u.roles.clone(),
+            skills: u.skills.clone(),
+            responsibility_profiles: u.responsibility_profiles.clone(),
+            not_available_reasons: u.not_available_reasons.clone(),
+            interact: u.interact.clone(),
+            assistant: u.assistant.clone(),
+        }
+    }
+}
+
+impl From<UserItem> for User {
+    fn from(i: UserItem) -> Self {
+        User {
+            o365_id: i.o365_id,
+            organization_unit_id: i.organization_unit_id,
+            assignment_type: i.assignment_type,
+            upn: i.upn,
+            display_name: i.display_name,
+            first_name: i.first_name,
+            last_name: i.last_name,
+            email: i.email,
+            licenses: i.licenses,
+            modalities: i.modalities,
+            roles: i.roles,
+            skills: i.skills,
+            responsibility_profiles: i.responsibility_profiles,
+            not_available_reasons: i.not_available_reasons,
+            interact: i.interact,
+            assistant: i.assistant,
+        }
+    }
+}
 
 /// A user together with the version its item had when read.
 #[derive(Clone, Debug, PartialEq)]
@@ -21,8 +97,9 @@ impl VersionedUser {
     /// A user item as read, with its version.
     pub fn from_item(item: Item) -> Result<VersionedUser, Error> {
         let version = version_of(&item);
+        let stored: UserItem = from_item(item)?;
         Ok(VersionedUser {
-            user: from_item(item)?,
+            user: stored.into(),
             version,
         })
     }
@@ -30,7 +107,12 @@ impl VersionedUser {
 
 /// A user's item at `version`.
 pub fn user_item(tenant: &Guid, user: &User, version: u64) -> Result<Item, Error> {
-    let mut item = to_item(keys::tenant_pk(tenant), keys::user_sk(&user.o365_id), user)?;
+    let stored = UserItem::from(user);
+    let mut item = to_item(
+        keys::tenant_pk(tenant),
+        keys::user_sk(&user.o365_id),
+        &stored,
+    )?;
     item.insert("version".into(), n(version));
     Ok(item)
 }
