@@ -12,7 +12,7 @@ use stratus_kernel::{retry_on_race, Error, Guid, Incoming, Kernel, LicenseType, 
 
 use crate::service::{AssignmentType, Service};
 use crate::store::ServiceStore;
-use crate::{service_id, ServiceError};
+use crate::{existing_service, service_id, ServiceError};
 
 /// A user's membership of a service as an agent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -51,10 +51,7 @@ pub async fn add_service_agent(kernel: &Kernel, incoming: Incoming) -> Result<Ag
     let (service_id, user_id) = (service_id(&incoming)?, agent_id(&incoming)?);
     let table = kernel.table();
     retry_on_race(|| async {
-        let service = table
-            .service(&admin.tenant_id, &service_id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(service_id.to_string()))?;
+        let service = existing_service(table, &admin.tenant_id, &service_id).await?;
         let user = table
             .user(&admin.tenant_id, &user_id)
             .await?

@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::json;
 use stratus_kernel::audit::audit_record;
 use stratus_kernel::fields::path_guid;
+use stratus_kernel::table::Table;
 use stratus_kernel::{retry_on_race, Error, Guid, Incoming, Kernel};
 
 pub use agents::{add_service_agent, check_agent, remove_service_agent, Agent};
@@ -89,6 +90,18 @@ async fn ensure_unit(kernel: &Kernel, tenant: &Guid, unit: &Guid) -> Result<()> 
     }
 }
 
+/// The service as read, or 404 naming it.
+pub(crate) async fn existing_service(
+    table: &Table,
+    tenant: &Guid,
+    id: &Guid,
+) -> Result<store::VersionedService> {
+    table
+        .service(tenant, id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(id.to_string()))
+}
+
 pub(crate) fn service_id(incoming: &Incoming) -> std::result::Result<Guid, Error> {
     path_guid("serviceId", incoming.path_param("serviceId"))
 }
@@ -137,12 +150,9 @@ pub async fn create_service(kernel: &Kernel, incoming: Incoming) -> Result<Servi
 pub async fn get_service(kernel: &Kernel, incoming: Incoming) -> Result<Service> {
     let admin = kernel.tenant_admin(&incoming).await?;
     let id = service_id(&incoming)?;
-    kernel
-        .table()
-        .service(&admin.tenant_id, &id)
+    Ok(existing_service(kernel.table(), &admin.tenant_id, &id)
         .await?
-        .map(|found| found.service)
-        .ok_or_else(|| ServiceError::NotFound(id.to_string()))
+        .service)
 }
 
 /// One page of services and the cursor of the next (`None` on the last).
@@ -199,10 +209,7 @@ pub async fn update_service(kernel: &Kernel, incoming: Incoming) -> Result<Servi
     }
     let table = kernel.table();
     retry_on_race(|| async {
-        let before = table
-            .service(&admin.tenant_id, &id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(id.to_string()))?;
+        let before = existing_service(table, &admin.tenant_id, &id).await?;
         let after = patch.apply(&before.service)?;
         let audit = audit_record(
             &admin.tenant_id,
@@ -227,10 +234,7 @@ pub async fn delete_service(kernel: &Kernel, incoming: Incoming) -> Result<()> {
     let id = service_id(&incoming)?;
     let table = kernel.table();
     retry_on_race(|| async {
-        let before = table
-            .service(&admin.tenant_id, &id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(id.to_string()))?;
+        let before = existing_service(table, &admin.tenant_id, &id).await?;
         let audit = audit_record(
             &admin.tenant_id,
             &admin.actor,
