@@ -4,11 +4,13 @@
 //! the tenant's contingent for the service's licence (taken and freed atomically), a UPN
 //! unique per tenant, and the tenant's data region chosen with its first service; and the
 //! agents of skill-based services, and the tenant's duty configuration (responsibility
-//! profiles, not-available reasons).
+//! profiles, not-available reasons); and the presence rule of who a task may reach
+//! ([`presence::presence_allows`]), which eligibility and live routing will share.
 
 mod agents;
 mod duty;
 mod error;
+pub mod presence;
 pub mod service;
 pub mod store;
 
