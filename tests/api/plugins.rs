@@ -274,17 +274,6 @@ async fn only_the_tenants_own_admins_see_and_change_its_plugins() {
         .assert_status(200);
 }
 
-fn skill_config() -> Value {
-    json!({
-        "steps": [
-            { "afterSeconds": 0, "requirements": [
-                { "skill": "billing", "minLevel": 80 }, { "skill": "german", "minLevel": 50 } ] },
-            { "afterSeconds": 30, "requirements": [ { "skill": "billing", "minLevel": 40 } ] }
-        ],
-        "overflow": { "reason": "no billing agent", "target": "billing-backup" }
-    })
-}
-
 fn agents() -> Value {
     json!([
         { "agentId": "ana", "skills": { "billing": 90, "german": 60 }, "idleSeconds": 10 },

@@ -66,6 +66,7 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use criterion::{Criterion, SamplingMode};
 use serde_json::{json, Value};
 use stratus_auth::{AuthConfig, Authenticator};
+use stratus_blackbox_tests::skill_config;
 use stratus_dev_issuer::{DevIssuer, TokenSpec, DEV_AUDIENCE, DEV_OPERATOR_TENANT_ID};
 use stratus_kernel::table::{keys, DynamoDbBounds, Table};
 use stratus_kernel::{Guid, Incoming, Kernel, Settings};
@@ -559,18 +560,6 @@ fn all_licenses(seats: u64) -> Value {
     json!({
         "AdvancedRouting": seats, "EnterpriseRouting": seats, "ContactCenter": seats,
         "AttendantConsole": seats, "Interact": seats, "Assistant": seats, "Transcription": seats,
-    })
-}
-
-/// The skill-based policy's configuration the black-box tests use.
-fn skill_config() -> Value {
-    json!({
-        "steps": [
-            { "afterSeconds": 0, "requirements": [
-                { "skill": "billing", "minLevel": 80 }, { "skill": "german", "minLevel": 50 } ] },
-            { "afterSeconds": 30, "requirements": [ { "skill": "billing", "minLevel": 40 } ] }
-        ],
-        "overflow": { "reason": "no billing agent", "target": "billing-backup" }
     })
 }
 

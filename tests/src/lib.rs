@@ -1204,3 +1204,16 @@ pub fn status_counts(replies: &[Reply]) -> std::collections::BTreeMap<u16, usize
     }
     counts
 }
+
+/// A configuration of the built-in skill-based policy: two steps (billing and German, then
+/// billing alone after 30 s) and an overflow; the plugin tests and the bench use it.
+pub fn skill_config() -> Value {
+    json!({
+        "steps": [
+            { "afterSeconds": 0, "requirements": [
+                { "skill": "billing", "minLevel": 80 }, { "skill": "german", "minLevel": 50 } ] },
+            { "afterSeconds": 30, "requirements": [ { "skill": "billing", "minLevel": 40 } ] }
+        ],
+        "overflow": { "reason": "no billing agent", "target": "billing-backup" }
+    })
+}

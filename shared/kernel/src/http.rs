@@ -58,7 +58,7 @@ impl Reply {
 
 /// The answer for a failed request, logged once: server errors with their whole chain,
 /// refusals briefly. Every problem carries the request id, which the log line has too.
-pub fn problem_response(error: &dyn Problem, request_id: &str) -> Response<Body> {
+fn problem_response(error: &dyn Problem, request_id: &str) -> Response<Body> {
     let status = error.status();
     if status.is_server_error() {
         tracing::error!(request_id, status = status.as_u16(), error = %chain(error), "request failed");

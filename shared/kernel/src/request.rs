@@ -53,11 +53,6 @@ impl Incoming {
         self.path.get(name).map(String::as_str)
     }
 
-    /// The body's bytes as sent.
-    pub fn body_bytes(&self) -> &[u8] {
-        &self.body
-    }
-
     /// The body as JSON of at most `limit` bytes; `None` when it is empty. Parsed on the
     /// first call; later calls answer the same (whatever their limit).
     pub fn json(&self, limit: usize) -> Result<Option<&Value>, Error> {

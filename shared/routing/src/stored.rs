@@ -248,12 +248,7 @@ impl PluginStore for Table {
     ) -> Result<(), Error> {
         let pk = keys::tenant_pk(tenant);
         let mut c = Change::on(self);
-        // A tenant administrator's token names the tenant; it has to be one of ours.
-        c.require(
-            key(pk.clone(), keys::TENANT_SK),
-            ("attribute_exists(PK)", Expr::new()),
-            Meaning::Fails(Error::InvalidTenantId),
-        )?;
+        c.require_tenant(tenant)?;
         let (condition, expr) = match previous {
             None => (
                 "attribute_not_exists(PK)",

@@ -56,18 +56,13 @@ async fn create_item<T: Serialize>(
     value: &T,
     audit: &stratus_kernel::audit::AuditRecord,
 ) -> Result<(), ServiceError> {
-    let pk = keys::tenant_pk(tenant);
     let mut c = Change::on(table);
     c.put(
-        to_item(pk.clone(), sk, value)?,
+        to_item(keys::tenant_pk(tenant), sk, value)?,
         Some(not_exists()),
         Meaning::Fails(Error::ConcurrentChange.into()),
     )?;
-    c.require(
-        stratus_kernel::table::key(pk, keys::TENANT_SK),
-        ("attribute_exists(PK)", stratus_kernel::table::Expr::new()),
-        Meaning::Fails(Error::InvalidTenantId.into()),
-    )?;
+    c.require_tenant(tenant)?;
     c.audit(audit)?;
     table.commit(c).await
 }

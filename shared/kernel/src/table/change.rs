@@ -250,6 +250,19 @@ impl<E> Change<E> {
         self.put(item, None, Meaning::Unconditional)
     }
 
+    /// The change applies only while the tenant exists: a tenant admin's token names a
+    /// tenant, which has to be one of ours (401 `Invalid tenant id` otherwise).
+    pub fn require_tenant(&mut self, tenant: &Guid) -> Result<(), Error>
+    where
+        E: From<Error>,
+    {
+        self.require(
+            key(keys::tenant_pk(tenant), keys::TENANT_SK),
+            ("attribute_exists(PK)", Expr::new()),
+            Meaning::Fails(Error::InvalidTenantId.into()),
+        )
+    }
+
     /// A condition on an item the change does not write: `meaning` when it is false.
     pub fn require(
         &mut self,
