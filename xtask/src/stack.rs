@@ -15,10 +15,28 @@ use crate::tools::DynamoDbLocal;
 
 pub const DEV_DYNAMODB_PORT: u16 = 8000;
 pub const DEV_API_PORT: u16 = 9000;
-// `test` uses its own ports so that it runs beside a `dev` stack.
-pub const TEST_DYNAMODB_PORT: u16 = 8010;
-pub const TEST_API_PORT: u16 = 9100;
-pub const TEST_ISSUER_PORT: u16 = 9011;
+// `test` uses its own ports so that it runs beside a `dev` stack; `STRATUS_TEST_PORT_OFFSET`
+// moves them all, so that two checkouts can run their suites side by side.
+const TEST_DYNAMODB_PORT: u16 = 8010;
+const TEST_API_PORT: u16 = 9100;
+const TEST_ISSUER_PORT: u16 = 9011;
+
+fn test_port(base: u16) -> u16 {
+    let offset = std::env::var("STRATUS_TEST_PORT_OFFSET")
+        .ok()
+        .and_then(|text| text.parse::<u16>().ok())
+        .unwrap_or(0);
+    base + offset
+}
+pub fn test_dynamodb_port() -> u16 {
+    test_port(TEST_DYNAMODB_PORT)
+}
+pub fn test_api_port() -> u16 {
+    test_port(TEST_API_PORT)
+}
+pub fn test_issuer_port() -> u16 {
+    test_port(TEST_ISSUER_PORT)
+}
 
 const AUTH_VARS: [&str; 3] = [
     "STRATUS_AUTH_ISSUER",

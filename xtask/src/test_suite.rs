@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::bail;
 
 use crate::process::{self, ensure_port_free, Service, TestCounts};
-use crate::stack::{self, Auth, TEST_API_PORT, TEST_DYNAMODB_PORT, TEST_ISSUER_PORT};
+use crate::stack::{self, test_api_port, test_dynamodb_port, test_issuer_port, Auth};
 use crate::{paths, policies, table, tools};
 
 /// Watch starts up to this many instances of a function for parallel tests.
@@ -101,9 +101,9 @@ impl Report {
 pub async fn command() -> anyhow::Result<()> {
     let dynamodb = tools::ensure_stack_tools()?;
     tools::ensure_cfn_lint()?;
-    ensure_port_free(TEST_DYNAMODB_PORT, "DynamoDB Local (test)")?;
-    ensure_port_free(TEST_API_PORT, "the API (test)")?;
-    ensure_port_free(TEST_ISSUER_PORT, "the dev issuer (test)")?;
+    ensure_port_free(test_dynamodb_port(), "DynamoDB Local (test)")?;
+    ensure_port_free(test_api_port(), "the API (test)")?;
+    ensure_port_free(test_issuer_port(), "the dev issuer (test)")?;
     let root = paths::repo_root();
     let mut report = Report::default();
 
@@ -127,10 +127,10 @@ pub async fn command() -> anyhow::Result<()> {
     );
 
     let table = table::table_name();
-    let auth = Auth::dev(TEST_ISSUER_PORT);
+    let auth = Auth::dev(test_issuer_port());
     let operator_tenant = stack::operator_tenant_id();
     let env = stack::function_env(
-        TEST_DYNAMODB_PORT,
+        test_dynamodb_port(),
         &table,
         &auth,
         &operator_tenant,
@@ -138,7 +138,8 @@ pub async fn command() -> anyhow::Result<()> {
     )?;
 
     let mut database =
-        match stack::start_dynamodb(&dynamodb, TEST_DYNAMODB_PORT, &table, "test-dynamodb").await {
+        match stack::start_dynamodb(&dynamodb, test_dynamodb_port(), &table, "test-dynamodb").await
+        {
             Ok(service) => service,
             Err(err) => {
                 report.record("DynamoDB Local", Err(err));
@@ -316,14 +317,14 @@ async fn run_blackbox(
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let (_issuer, mut issuer_process) =
-        stack::start_dev_issuer(TEST_ISSUER_PORT, "test-issuer").await?;
+        stack::start_dev_issuer(test_issuer_port(), "test-issuer").await?;
     let watch = watch_slot.insert(stack::start_watch(
-        TEST_API_PORT,
+        test_api_port(),
         &["--ignore-changes", "--concurrency", WATCH_CONCURRENCY],
         env,
         "test-watch",
     )?);
-    let api = stack::api_url(TEST_API_PORT);
+    let api = stack::api_url(test_api_port());
     stack::wait_for_api(watch, &api, Duration::from_secs(10 * 60)).await?;
     stack::warm_functions(watch, &api).await?;
 
@@ -339,7 +340,7 @@ async fn run_blackbox(
         command
             .env("STRATUS_API_URL", &api)
             .env("STRATUS_DEV_ISSUER_DIR", paths::issuer_dir())
-            .env("STRATUS_DEV_ISSUER_PORT", TEST_ISSUER_PORT.to_string());
+            .env("STRATUS_DEV_ISSUER_PORT", test_issuer_port().to_string());
         command
     };
     // Two kinds of test run after the parallel ones, one at a time: long compiles, which
