@@ -14,6 +14,8 @@ mod licenses;
 mod openapi_contract;
 mod outage;
 mod plugins;
+mod presence;
 mod provisioning;
 mod rate_limit;
 mod services;
+mod teams;

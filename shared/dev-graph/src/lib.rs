@@ -152,7 +152,11 @@ fn handle_connection(
         },
         None => Response::error(400, "BadRequest", "malformed request"),
     };
-    let body = response.body.to_string();
+    // A 204 has no body at all.
+    let body = match response.status {
+        204 => String::new(),
+        _ => response.body.to_string(),
+    };
     let mut head = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
         response.status,

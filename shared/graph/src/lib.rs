@@ -253,6 +253,16 @@ impl GraphClient {
         decode(&call, value)
     }
 
+    /// `DELETE /subscriptions/{id}`; a subscription Graph no longer has counts as deleted.
+    pub async fn delete_subscription(&self, tenant: &str, id: &str) -> Result<(), GraphError> {
+        let call = format!("DELETE /subscriptions/{id}");
+        let url = format!("{}/subscriptions/{}", self.config.base_url, encode(id));
+        match self.call(tenant, &call, Method::DELETE, &url, None).await {
+            Ok(_) | Err(GraphError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// An app-only token for the tenant, from the cache while it is fresh.
     async fn token(&self, tenant: &str) -> Result<String, GraphError> {
         if let Ok(cache) = self.tokens.lock() {
@@ -358,6 +368,10 @@ impl GraphClient {
             }
             if !status.is_success() {
                 return Err(GraphError::status(call, status.as_u16(), &bytes));
+            }
+            // 204 No Content (a delete) has no JSON to read.
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(Value::Null);
             }
             return serde_json::from_slice(&bytes).map_err(|e| GraphError::decode(call, e));
         }

@@ -13,6 +13,7 @@ mod error;
 pub mod presence;
 pub mod service;
 pub mod store;
+pub mod teams;
 
 use std::sync::OnceLock;
 
@@ -23,7 +24,7 @@ use stratus_kernel::fields::path_guid;
 use stratus_kernel::table::Table;
 use stratus_kernel::{retry_on_race, Error, Guid, Incoming, Kernel};
 
-pub use agents::{add_service_agent, check_agent, remove_service_agent, Agent};
+pub use agents::{add_service_agent, check_agent, remove_service_agent, Agent, PortalRole};
 pub use duty::{
     create_not_available_reason, create_responsibility_profile, list_not_available_reasons,
     list_responsibility_profiles, NotAvailableReason, ResponsibilityProfile,
@@ -31,6 +32,10 @@ pub use duty::{
 pub use error::ServiceError;
 pub use service::{AssignmentType, NewService, Service, ServicePatch};
 use store::ServiceStore;
+pub use teams::{
+    create_service_from_team, graph_from_env, sync_service, sync_teams_services, GraphSetup,
+    SyncCounts,
+};
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
@@ -139,6 +144,7 @@ pub async fn create_service(kernel: &Kernel, incoming: Incoming) -> Result<Servi
             assignment_type: new.assignment_type,
             region,
             created_at: audit.at.clone(),
+            team_id: None,
         };
         table
             .create_service(&admin.tenant_id, &service, &audit)

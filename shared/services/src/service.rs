@@ -73,6 +73,9 @@ pub struct Service {
     /// The tenant's data region (the same for all of its services).
     pub region: String,
     pub created_at: String,
+    /// The Microsoft Teams team a Teams-based service was provisioned from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<Guid>,
 }
 
 /// A validated `POST /api/admin/services` body.
@@ -217,7 +220,7 @@ fn license_type(body: &Fields) -> Result<Option<LicenseType>, Error> {
 }
 
 /// A SIP address: `user@domain`, no spaces or control characters, bounded.
-fn upn(text: &str) -> Result<String, Error> {
+pub(crate) fn upn(text: &str) -> Result<String, Error> {
     let upn = text.trim();
     let shaped = upn
         .split_once('@')
@@ -285,6 +288,7 @@ mod tests {
             assignment_type,
             region: "ch-01".into(),
             created_at: String::new(),
+            team_id: None,
         }
     }
 
