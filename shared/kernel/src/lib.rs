@@ -25,6 +25,7 @@ mod http;
 mod kernel;
 pub mod license;
 pub mod organization;
+pub mod presence;
 mod request;
 pub mod table;
 pub mod tenant;

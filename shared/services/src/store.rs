@@ -337,6 +337,7 @@ impl ServiceStore for Table {
             version_is(user.version),
             Meaning::Fails(Error::ConcurrentChange.into()),
         )?;
+        c.ensure_agent_state(tenant, &agent.o365_id)?;
         c.audit(audit)?;
         self.commit(c).await
     }
