@@ -5,6 +5,7 @@
 //! (`tests/src/lib.rs`).
 
 mod admin;
+mod agents;
 mod auth_tokens;
 mod concurrency;
 mod copy;

@@ -308,6 +308,62 @@ impl Request {
         Request::new(Method::DELETE, service_path(id)).bearer(token)
     }
 
+    pub fn add_service_agent(token: &str, service: &str, user: &str) -> Request {
+        Request::new(
+            Method::PUT,
+            format!("{}/agents/{user}", service_path(service)),
+        )
+        .bearer(token)
+    }
+
+    pub fn put_distribution(token: &str, service: &str, body: impl Into<Body>) -> Request {
+        Request::new(
+            Method::PUT,
+            format!("{}/distribution", service_path(service)),
+        )
+        .bearer(token)
+        .body(body)
+    }
+
+    pub fn eligibility(token: &str, service: &str) -> Request {
+        Request::new(
+            Method::GET,
+            format!("{}/eligibility", service_path(service)),
+        )
+        .bearer(token)
+    }
+
+    pub fn put_my_state(token: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::PUT, "/api/me/state")
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn put_user_state(token: &str, user: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::PUT, format!("{}/state", admin_user_path(user)))
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn put_my_service_active(token: &str, service: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::PUT, format!("/api/me/services/{service}/active"))
+            .bearer(token)
+            .body(body)
+    }
+
+    /// An operator names the tenant (`tenant`); a tenant admin acts on their own (`None`).
+    pub fn put_presence(
+        token: &str,
+        user: &str,
+        tenant: Option<&str>,
+        body: impl Into<Body>,
+    ) -> Request {
+        let query = tenant.map(|t| format!("?tenantId={t}")).unwrap_or_default();
+        Request::new(Method::PUT, format!("/api/admin/presence/{user}{query}"))
+            .bearer(token)
+            .body(body)
+    }
+
     pub fn upload_plugin(token: &str, name: &str, bytes: Vec<u8>) -> Request {
         Request::new(Method::POST, format!("{PLUGINS_PATH}/{name}/versions"))
             .bearer(token)

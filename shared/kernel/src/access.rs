@@ -14,6 +14,12 @@ pub struct AdminCaller {
     pub actor: String,
 }
 
+/// A user acting for themselves (an agent): the token's tenant and object id.
+pub struct UserCaller {
+    pub tenant_id: Guid,
+    pub o365_id: Guid,
+}
+
 /// How audit records name the caller: `user:<oid>` for delegated tokens, `app:<appId>`
 /// for application tokens.
 pub fn actor_of(principal: &Principal) -> String {
@@ -64,6 +70,55 @@ impl Kernel {
         let tenant_id = Guid::parse(&principal.tenant_id).ok_or(Error::InvalidTenantId)?;
         Ok(AdminCaller {
             tenant_id,
+            actor: actor_of(&principal),
+        })
+    }
+
+    /// A user of a tenant acting for themselves (an agent with their own token): the
+    /// token's `oid` names them. Whether they are a user of the tenant is for the operation
+    /// to find out from what it reads anyway.
+    pub async fn user_caller(&self, incoming: &Incoming) -> Result<UserCaller, Error> {
+        let principal = self.principal(incoming).await?;
+        let tenant_id = Guid::parse(&principal.tenant_id).ok_or(Error::InvalidTenantId)?;
+        let o365_id = principal
+            .object_id
+            .as_deref()
+            .and_then(Guid::parse)
+            .ok_or_else(|| {
+                Error::InvalidToken(
+                    "the token names no user (no oid): a user token is needed".into(),
+                )
+            })?;
+        Ok(UserCaller { tenant_id, o365_id })
+    }
+
+    /// A tenant administrator acting on their own tenant, or an operator acting on the
+    /// tenant named by `?tenantId=`.
+    pub async fn operator_or_tenant_admin(
+        &self,
+        incoming: &Incoming,
+    ) -> Result<AdminCaller, Error> {
+        let principal = self.principal(incoming).await?;
+        let from_operator_tenant =
+            Guid::parse(&principal.tenant_id).as_ref() == Some(&self.settings().operator_tenant_id);
+        if from_operator_tenant && principal.has_role(roles::OPERATOR) {
+            let tenant_id = incoming
+                .query_param("tenantId")
+                .map(|t| Guid::parse(t).ok_or_else(|| Error::field("tenantId", "must be a GUID")))
+                .transpose()?
+                .ok_or_else(|| {
+                    Error::field("tenantId", "is required when an operator acts on a tenant")
+                })?;
+            return Ok(AdminCaller {
+                tenant_id,
+                actor: actor_of(&principal),
+            });
+        }
+        if !principal.has_role(roles::TENANT_ADMIN) {
+            return Err(Error::AdminRoleMissing(roles::TENANT_ADMIN));
+        }
+        Ok(AdminCaller {
+            tenant_id: Guid::parse(&principal.tenant_id).ok_or(Error::InvalidTenantId)?,
             actor: actor_of(&principal),
         })
     }

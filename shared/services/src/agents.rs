@@ -23,6 +23,9 @@ pub struct Agent {
     /// Agents of skill-based services start inactive: their duty decides.
     pub active: bool,
     pub added_at: String,
+    /// When `active` last changed (none: never, since `added_at`).
+    #[serde(default)]
+    pub active_since: Option<String>,
 }
 
 /// Whether `user` may become an agent of `service`, and if not, the rule it breaks.
@@ -72,6 +75,7 @@ pub async fn add_service_agent(kernel: &Kernel, incoming: Incoming) -> Result<Ag
             o365_id: user_id.clone(),
             active: false,
             added_at: audit.at.clone(),
+            active_since: None,
         };
         table
             .add_agent(&admin.tenant_id, &service, &user, &agent, &audit)
@@ -102,19 +106,7 @@ pub async fn remove_service_agent(kernel: &Kernel, incoming: Incoming) -> Result
 mod tests {
     use super::*;
 
-    fn service(assignment_type: AssignmentType) -> Service {
-        Service {
-            id: Guid::new_random(),
-            name: "Support".into(),
-            upn: "support@contoso.com".into(),
-            pstn: None,
-            organization_unit_id: Guid::new_random(),
-            license_type: LicenseType::ContactCenter,
-            assignment_type,
-            region: "ch-01".into(),
-            created_at: String::new(),
-        }
-    }
+    use crate::service::test_service as service;
 
     #[test]
     fn agents_are_licensed_users_of_skill_based_services() {

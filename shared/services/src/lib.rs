@@ -8,10 +8,12 @@
 //! ([`presence::presence_allows`]), which eligibility and live routing will share.
 
 mod agents;
+pub mod distribution;
 mod duty;
 mod error;
 pub mod presence;
 pub mod service;
+pub mod state;
 pub mod store;
 
 use std::sync::OnceLock;
@@ -24,12 +26,14 @@ use stratus_kernel::table::Table;
 use stratus_kernel::{retry_on_race, Error, Guid, Incoming, Kernel};
 
 pub use agents::{add_service_agent, check_agent, remove_service_agent, Agent};
+pub use distribution::{put_service_distribution, DistributionSettings};
 pub use duty::{
     create_not_available_reason, create_responsibility_profile, list_not_available_reasons,
     list_responsibility_profiles, NotAvailableReason, ResponsibilityProfile,
 };
 pub use error::ServiceError;
 pub use service::{AssignmentType, NewService, Service, ServicePatch};
+pub use state::{put_my_service_active, put_my_state, put_presence, put_user_state};
 use store::ServiceStore;
 
 type Result<T> = std::result::Result<T, ServiceError>;
@@ -139,6 +143,8 @@ pub async fn create_service(kernel: &Kernel, incoming: Incoming) -> Result<Servi
             assignment_type: new.assignment_type,
             region,
             created_at: audit.at.clone(),
+            distribution: (new.assignment_type != AssignmentType::None)
+                .then(DistributionSettings::default),
         };
         table
             .create_service(&admin.tenant_id, &service, &audit)

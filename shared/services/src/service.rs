@@ -73,6 +73,8 @@ pub struct Service {
     /// The tenant's data region (the same for all of its services).
     pub region: String,
     pub created_at: String,
+    /// Distribution settings; none on services of type None.
+    pub distribution: Option<crate::DistributionSettings>,
 }
 
 /// A validated `POST /api/admin/services` body.
@@ -256,6 +258,23 @@ fn pstn(body: &Fields) -> Result<Option<Option<String>>, Error> {
     Ok(Some(Some(text)))
 }
 
+/// A service of each type for the crate's unit tests.
+#[cfg(test)]
+pub(crate) fn test_service(assignment_type: AssignmentType) -> Service {
+    Service {
+        id: Guid::new_random(),
+        name: "Support".into(),
+        upn: "support@contoso.com".into(),
+        pstn: None,
+        organization_unit_id: Guid::new_random(),
+        license_type: LicenseType::ContactCenter,
+        assignment_type,
+        region: "ch-01".into(),
+        created_at: String::new(),
+        distribution: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +304,7 @@ mod tests {
             assignment_type,
             region: "ch-01".into(),
             created_at: String::new(),
+            distribution: None,
         }
     }
 

@@ -19,7 +19,7 @@ use crate::{Error, Guid};
 /// How long a user-state history entry is kept (the TTL attribute deletes it after).
 pub const STATE_HISTORY_DAYS: i64 = 90;
 /// Attempts at a presence write racing other writes of the same agent's presence.
-const PRESENCE_ATTEMPTS: u32 = 5;
+const PRESENCE_ATTEMPTS: u32 = 20;
 
 /// The stored live state of one agent.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
