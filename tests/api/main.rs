@@ -17,3 +17,4 @@ mod plugins;
 mod provisioning;
 mod rate_limit;
 mod services;
+mod tenant_settings;
