@@ -254,7 +254,7 @@ async fn presence_is_set_by_an_operator_or_tenant_admin_and_older_news_never_win
                 "an operator without a tenant",
                 Request::put_presence(&operator, &d.agent, None, available.clone()),
                 400,
-                Detail::is("\"tenantId\" is required when an operator acts on a tenant"),
+                Detail::is("\"tenantId\" is required for operators"),
             ),
             (
                 "another tenant's admin",
@@ -433,4 +433,183 @@ async fn a_policy_is_checked_by_its_plugin_and_keeps_its_version_from_deletion()
         .delete_plugin(&admin, "skills", 1)
         .await
         .assert_status(204);
+}
+
+/// The seed's presence table, written out here independently of the code under test:
+/// the refusal code for a presence, or `None` when a task may reach the agent.
+fn seed_table(
+    availability: &str,
+    activity: &str,
+    extended: bool,
+    deliver: bool,
+) -> Option<&'static str> {
+    let setting = |refusal| if deliver { None } else { Some(refusal) };
+    match (availability, activity) {
+        ("Available" | "AvailableIdle", _) => None,
+        ("DoNotDisturb", _) => Some("doNotDisturb"),
+        ("Offline", _) => Some("offline"),
+        ("PresenceUnknown", _) => Some("presenceUnknown"),
+        ("Away" | "BeRightBack", _) => setting("away"),
+        ("Busy", "InACall") if extended => Some("inACall"),
+        ("Busy", "InAMeeting") if extended => setting("busyInAMeeting"),
+        ("Busy", _) => setting("busy"),
+        other => panic!("no row for {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn eligibility_follows_the_seeds_presence_table_cell_by_cell() {
+    let stack = Stack::from_env();
+    let d = desk(&stack).await;
+    let admin = d.t.admin_token();
+    let eligibility = || async {
+        let answer = stack
+            .request(Request::eligibility(&admin, &d.service))
+            .await
+            .ok();
+        let members = answer["members"].as_array().expect("members").clone();
+        assert_eq!(members.len(), 1, "{answer}");
+        assert_eq!(members[0]["o365Id"], d.agent.as_str());
+        (answer.clone(), members[0].clone())
+    };
+    // Nothing heard and no profile chosen: not on duty, presence unknown.
+    let (_, member) = eligibility().await;
+    assert_eq!(member["eligible"], false);
+    let codes: Vec<&str> = member["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["notOnDuty", "presenceNotAllowed"]);
+    stack
+        .request(Request::put_my_state(
+            &d.agent_token(),
+            json!({ "activeProfileId": d.profile }),
+        ))
+        .await
+        .assert_status(200);
+
+    let presences = [
+        ("Available", "Available"),
+        ("AvailableIdle", "Inactive"),
+        ("Busy", "Busy"),
+        ("Busy", "InACall"),
+        ("Busy", "InAConferenceCall"),
+        ("Busy", "InAMeeting"),
+        ("Away", "Away"),
+        ("BeRightBack", "BeRightBack"),
+        ("DoNotDisturb", "Presenting"),
+        ("Offline", "OffWork"),
+        ("PresenceUnknown", "PresenceUnknown"),
+    ];
+    for extended in [false, true] {
+        stack
+            .request(Request::patch_tenant_settings(
+                &admin,
+                None,
+                json!({ "presenceTracking": { "enabled": extended } }),
+            ))
+            .await
+            .assert_status(200);
+        for deliver in [false, true] {
+            stack
+                .request(Request::put_distribution(
+                    &admin,
+                    &d.service,
+                    json!({ "deliverWhenBusy": deliver, "deliverWhenBusyInAMeeting": deliver,
+                            "deliverWhenAway": deliver }),
+                ))
+                .await
+                .assert_status(200);
+            for (availability, activity) in presences {
+                stack
+                    .request(Request::put_presence(
+                        &admin,
+                        &d.agent,
+                        None,
+                        json!({ "availability": availability, "activity": activity }),
+                    ))
+                    .await
+                    .assert_status(200);
+                let (answer, member) = eligibility().await;
+                assert_eq!(answer["extendedPresence"], extended);
+                let cell =
+                    format!("{availability}/{activity}, extended {extended}, deliver {deliver}");
+                match seed_table(availability, activity, extended, deliver) {
+                    None => {
+                        assert_eq!(member["eligible"], true, "{cell}: {member}");
+                        assert_eq!(member["reasons"], json!([]), "{cell}");
+                    }
+                    Some(refusal) => {
+                        assert_eq!(member["eligible"], false, "{cell}: {member}");
+                        assert_eq!(
+                            member["reasons"],
+                            json!([{ "code": "presenceNotAllowed",
+                                     "presence": format!("{availability}/{activity}"),
+                                     "refusal": refusal }]),
+                            "{cell}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn eligibility_names_every_reason_and_stays_in_its_tenant() {
+    let stack = Stack::from_env();
+    let d = desk(&stack).await;
+    let admin = d.t.admin_token();
+    stack
+        .request(Request::put_presence(
+            &admin,
+            &d.agent,
+            None,
+            json!({ "availability": "Available", "activity": "Available" }),
+        ))
+        .await
+        .assert_status(200);
+    stack
+        .request(Request::put_user_state(
+            &admin,
+            &d.agent,
+            json!({ "activeProfileId": d.profile, "notAvailableReasonId": d.reason }),
+        ))
+        .await
+        .assert_status(200);
+    let answer = stack
+        .request(Request::eligibility(&admin, &d.service))
+        .await
+        .ok();
+    assert_eq!(
+        answer["members"],
+        json!([{ "o365Id": d.agent, "eligible": false, "reasons": [
+            { "code": "notAvailable", "reasonId": d.reason, "reason": "Lunch" } ] }])
+    );
+    // Back from lunch, but the licence is gone.
+    stack
+        .request(Request::put_my_state(
+            &d.agent_token(),
+            json!({ "notAvailableReasonId": null }),
+        ))
+        .await
+        .assert_status(200);
+    d.t.patch_user(&d.agent, json!({ "licenses": [] }))
+        .await
+        .assert_status(200);
+    let answer = stack
+        .request(Request::eligibility(&admin, &d.service))
+        .await
+        .ok();
+    assert_eq!(
+        answer["members"][0]["reasons"],
+        json!([{ "code": "noContactCenterLicense" }])
+    );
+    let other = TestTenant::create(&stack).await;
+    stack
+        .request(Request::eligibility(&other.admin_token(), &d.service))
+        .await
+        .assert_problem(404, &format!("Service {} was not found", d.service));
 }

@@ -18,3 +18,4 @@ mod plugins;
 mod provisioning;
 mod rate_limit;
 mod services;
+mod tenant_settings;

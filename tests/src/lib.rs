@@ -94,6 +94,17 @@ pub fn service_path(id: &str) -> String {
     format!("{SERVICES_PATH}/{id}")
 }
 
+pub const TENANT_SETTINGS_PATH: &str = "/api/admin/tenant-settings";
+pub const WIDGET_KEY_PATH: &str = "/api/admin/tenant-settings/interact/widget-key";
+
+/// A tenant-settings path, with `?tenantId=` when a tenant is named (operators name one).
+pub fn tenant_settings_path(path: &str, tenant_id: Option<&str>) -> String {
+    match tenant_id {
+        Some(tenant) => format!("{path}?tenantId={tenant}"),
+        None => path.to_owned(),
+    }
+}
+
 pub fn plugin_path(name: &str, version: u32) -> String {
     format!("{PLUGINS_PATH}/{name}/versions/{version}")
 }
@@ -362,6 +373,37 @@ impl Request {
         Request::new(Method::PUT, format!("/api/admin/presence/{user}{query}"))
             .bearer(token)
             .body(body)
+    }
+
+    // ---- tenant settings ----------------------------------------------------------------
+
+    pub fn get_tenant_settings(token: &str, tenant_id: Option<&str>) -> Request {
+        Request::new(
+            Method::GET,
+            tenant_settings_path(TENANT_SETTINGS_PATH, tenant_id),
+        )
+        .bearer(token)
+    }
+
+    pub fn patch_tenant_settings(
+        token: &str,
+        tenant_id: Option<&str>,
+        body: impl Into<Body>,
+    ) -> Request {
+        Request::new(
+            Method::PATCH,
+            tenant_settings_path(TENANT_SETTINGS_PATH, tenant_id),
+        )
+        .bearer(token)
+        .body(body)
+    }
+
+    pub fn refresh_widget_key(token: &str, tenant_id: Option<&str>) -> Request {
+        Request::new(
+            Method::POST,
+            tenant_settings_path(WIDGET_KEY_PATH, tenant_id),
+        )
+        .bearer(token)
     }
 
     pub fn upload_plugin(token: &str, name: &str, bytes: Vec<u8>) -> Request {

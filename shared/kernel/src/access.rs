@@ -14,6 +14,13 @@ pub struct AdminCaller {
     pub actor: String,
 }
 
+/// A caller acting on one tenant, as an operator or as that tenant's administrator.
+pub struct TenantCaller {
+    pub tenant_id: Guid,
+    pub actor: String,
+    pub operator: bool,
+}
+
 /// A user acting for themselves (an agent): the token's tenant and object id.
 pub struct UserCaller {
     pub tenant_id: Guid,
@@ -52,25 +59,49 @@ impl Kernel {
     /// itself a role of that name in its own directory). Answers who it is.
     pub async fn operator(&self, incoming: &Incoming) -> Result<String, Error> {
         let principal = self.principal(incoming).await?;
-        let from_operator_tenant =
-            Guid::parse(&principal.tenant_id).as_ref() == Some(&self.settings().operator_tenant_id);
-        if !(from_operator_tenant && principal.has_role(roles::OPERATOR)) {
+        if !self.is_operator(&principal) {
             return Err(Error::AdminRoleMissing(roles::OPERATOR));
         }
         Ok(actor_of(&principal))
     }
 
-    /// A tenant administrator, acting on the token's own tenant. Whether that tenant
-    /// exists is for the operation to find out from what it reads or writes anyway.
-    pub async fn tenant_admin(&self, incoming: &Incoming) -> Result<AdminCaller, Error> {
+    fn is_operator(&self, principal: &Principal) -> bool {
+        let from_operator_tenant =
+            Guid::parse(&principal.tenant_id).as_ref() == Some(&self.settings().operator_tenant_id);
+        from_operator_tenant && principal.has_role(roles::OPERATOR)
+    }
+
+    /// For a tenant resource both roles reach, at fixed paths without a tenant in them: an
+    /// operator names the tenant (`named`, e.g. from `?tenantId=`), a tenant admin acts on
+    /// the token's own tenant and may name only that one.
+    pub async fn operator_or_tenant_admin(
+        &self,
+        incoming: &Incoming,
+        named: Option<&Guid>,
+    ) -> Result<TenantCaller, Error> {
         let principal = self.principal(incoming).await?;
+        if self.is_operator(&principal) {
+            let tenant_id = named
+                .cloned()
+                .ok_or_else(|| Error::field("tenantId", "is required for operators"))?;
+            return Ok(TenantCaller {
+                tenant_id,
+                actor: actor_of(&principal),
+                operator: true,
+            });
+        }
         if !principal.has_role(roles::TENANT_ADMIN) {
             return Err(Error::AdminRoleMissing(roles::TENANT_ADMIN));
         }
         let tenant_id = Guid::parse(&principal.tenant_id).ok_or(Error::InvalidTenantId)?;
-        Ok(AdminCaller {
+        if named.is_some_and(|named| *named != tenant_id) {
+            // Another tenant is an operator's business only.
+            return Err(Error::AdminRoleMissing(roles::OPERATOR));
+        }
+        Ok(TenantCaller {
             tenant_id,
             actor: actor_of(&principal),
+            operator: false,
         })
     }
 
@@ -92,33 +123,16 @@ impl Kernel {
         Ok(UserCaller { tenant_id, o365_id })
     }
 
-    /// A tenant administrator acting on their own tenant, or an operator acting on the
-    /// tenant named by `?tenantId=`.
-    pub async fn operator_or_tenant_admin(
-        &self,
-        incoming: &Incoming,
-    ) -> Result<AdminCaller, Error> {
+    /// A tenant administrator, acting on the token's own tenant. Whether that tenant
+    /// exists is for the operation to find out from what it reads or writes anyway.
+    pub async fn tenant_admin(&self, incoming: &Incoming) -> Result<AdminCaller, Error> {
         let principal = self.principal(incoming).await?;
-        let from_operator_tenant =
-            Guid::parse(&principal.tenant_id).as_ref() == Some(&self.settings().operator_tenant_id);
-        if from_operator_tenant && principal.has_role(roles::OPERATOR) {
-            let tenant_id = incoming
-                .query_param("tenantId")
-                .map(|t| Guid::parse(t).ok_or_else(|| Error::field("tenantId", "must be a GUID")))
-                .transpose()?
-                .ok_or_else(|| {
-                    Error::field("tenantId", "is required when an operator acts on a tenant")
-                })?;
-            return Ok(AdminCaller {
-                tenant_id,
-                actor: actor_of(&principal),
-            });
-        }
         if !principal.has_role(roles::TENANT_ADMIN) {
             return Err(Error::AdminRoleMissing(roles::TENANT_ADMIN));
         }
+        let tenant_id = Guid::parse(&principal.tenant_id).ok_or(Error::InvalidTenantId)?;
         Ok(AdminCaller {
-            tenant_id: Guid::parse(&principal.tenant_id).ok_or(Error::InvalidTenantId)?,
+            tenant_id,
             actor: actor_of(&principal),
         })
     }

@@ -24,7 +24,7 @@ use crate::presence::{presence_allows, PresenceRefusal, PresenceRouting};
 use crate::service::{AssignmentType, Service};
 use crate::state::active_profile;
 use crate::{existing_service, service_id, Agent, NotAvailableReason, ResponsibilityProfile};
-use crate::{ServiceError, DistributionSettings};
+use crate::{DistributionSettings, ServiceError};
 
 /// Why a member may not take a task now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -146,17 +146,25 @@ pub async fn service_eligibility(
 ) -> Result<Eligibility, ServiceError> {
     let table = kernel.table();
     let pk = keys::tenant_pk(tenant);
+    let members_prefix = keys::members_prefix(&service.id);
     let (members, profiles, reasons, settings) = futures::try_join!(
-        table.query_prefix(pk.clone(), &keys::members_prefix(&service.id)),
+        table.query_prefix(pk.clone(), &members_prefix),
         table.query_prefix(pk.clone(), keys::PROFILE_PREFIX),
         table.query_prefix(pk.clone(), keys::NA_REASON_PREFIX),
         table.tenant_settings(tenant),
     )?;
-    let members: Vec<Agent> = members.into_iter().map(from_item).collect::<Result<_, _>>()?;
-    let profiles: Vec<ResponsibilityProfile> =
-        profiles.into_iter().map(from_item).collect::<Result<_, _>>()?;
-    let reasons: Vec<NotAvailableReason> =
-        reasons.into_iter().map(from_item).collect::<Result<_, _>>()?;
+    let members: Vec<Agent> = members
+        .into_iter()
+        .map(from_item)
+        .collect::<Result<_, _>>()?;
+    let profiles: Vec<ResponsibilityProfile> = profiles
+        .into_iter()
+        .map(from_item)
+        .collect::<Result<_, _>>()?;
+    let reasons: Vec<NotAvailableReason> = reasons
+        .into_iter()
+        .map(from_item)
+        .collect::<Result<_, _>>()?;
     let wanted = members
         .iter()
         .flat_map(|m| {
@@ -188,8 +196,7 @@ pub async fn service_eligibility(
     let members = members
         .iter()
         .map(|m| {
-            let reasons =
-                member_eligibility(&cx, m, users.get(&m.o365_id), states.get(&m.o365_id));
+            let reasons = member_eligibility(&cx, m, users.get(&m.o365_id), states.get(&m.o365_id));
             MemberEligibility {
                 o365_id: m.o365_id.clone(),
                 eligible: reasons.is_empty(),

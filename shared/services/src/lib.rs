@@ -10,6 +10,7 @@
 mod agents;
 pub mod distribution;
 mod duty;
+mod eligibility;
 mod error;
 pub mod presence;
 pub mod service;
@@ -31,6 +32,7 @@ pub use duty::{
     create_not_available_reason, create_responsibility_profile, list_not_available_reasons,
     list_responsibility_profiles, NotAvailableReason, ResponsibilityProfile,
 };
+pub use eligibility::{get_service_eligibility, service_eligibility, Ineligible};
 pub use error::ServiceError;
 pub use service::{AssignmentType, NewService, Service, ServicePatch};
 pub use state::{put_my_service_active, put_my_state, put_presence, put_user_state};

@@ -347,7 +347,13 @@ pub async fn put_presence(
     kernel: &Kernel,
     incoming: Incoming,
 ) -> Result<PresenceUpdate, ServiceError> {
-    let caller = kernel.operator_or_tenant_admin(&incoming).await?;
+    let named = incoming
+        .query_param("tenantId")
+        .map(|t| Guid::parse(t).ok_or_else(|| Error::field("tenantId", "must be a GUID")))
+        .transpose()?;
+    let caller = kernel
+        .operator_or_tenant_admin(&incoming, named.as_ref())
+        .await?;
     let user = path_guid("o365Id", incoming.path_param("o365Id"))?;
     let presence = parse_presence(&incoming.body_fields()?)?;
     let table = kernel.table();

@@ -13,6 +13,8 @@ pub fn tenant_pk(tenant: &Guid) -> String {
     format!("TENANT#{tenant}")
 }
 pub const TENANT_SK: &str = "TENANT";
+/// The tenant's extension settings, one item (see `crate::settings`).
+pub const SETTINGS_SK: &str = "SETTINGS";
 
 pub fn user_sk(user: &Guid) -> String {
     format!("USER#{user}")
