@@ -5,6 +5,7 @@
 //! (`tests/src/lib.rs`).
 
 mod admin;
+mod agents;
 mod auth_tokens;
 mod concurrency;
 mod copy;
@@ -19,3 +20,4 @@ mod provisioning;
 mod rate_limit;
 mod services;
 mod teams;
+mod tenant_settings;

@@ -345,3 +345,45 @@ async fn only_teams_based_services_sync() {
             "Only Teams-based services sync with a team; this service is SkillBased",
         );
 }
+
+#[tokio::test]
+async fn the_tenant_setting_can_disable_provisioning_from_teams() {
+    let stack = Stack::from_env();
+    let graph = DevGraph::from_env();
+    let t = TestTenant::create(&stack).await;
+    let team = new_id();
+    graph
+        .put_team(&t.id, &team, "Disabled", &[TeamPerson::owner("Owner")])
+        .await;
+    stack
+        .request(Request::patch_tenant_settings(
+            &t.admin_token(),
+            None,
+            json!({ "serviceProvisioning": { "minimumRole": "Disabled" } }),
+        ))
+        .await
+        .assert_status(200);
+    stack
+        .request(Request::create_service_from_team(
+            &t.admin_token(),
+            from_team_body(&t, &team),
+        ))
+        .await
+        .assert_problem(
+            403,
+            "Provisioning services from teams is disabled for this tenant (tenant setting \
+             serviceProvisioning.minimumRole is Disabled)",
+        );
+    assert_eq!(t.usage_of("AdvancedRouting").await.1, 0);
+
+    // TenantAdmin still admits a tenant admin.
+    stack
+        .request(Request::patch_tenant_settings(
+            &t.admin_token(),
+            None,
+            json!({ "serviceProvisioning": { "minimumRole": "TenantAdmin" } }),
+        ))
+        .await
+        .assert_status(200);
+    provision(&t, &team).await;
+}

@@ -100,6 +100,17 @@ pub fn sync_path(service_id: &str) -> String {
     format!("{}/sync", service_path(service_id))
 }
 
+pub const TENANT_SETTINGS_PATH: &str = "/api/admin/tenant-settings";
+pub const WIDGET_KEY_PATH: &str = "/api/admin/tenant-settings/interact/widget-key";
+
+/// A tenant-settings path, with `?tenantId=` when a tenant is named (operators name one).
+pub fn tenant_settings_path(path: &str, tenant_id: Option<&str>) -> String {
+    match tenant_id {
+        Some(tenant) => format!("{path}?tenantId={tenant}"),
+        None => path.to_owned(),
+    }
+}
+
 pub fn plugin_path(name: &str, version: u32) -> String {
     format!("{PLUGINS_PATH}/{name}/versions/{version}")
 }
@@ -320,8 +331,95 @@ impl Request {
             .body(body)
     }
 
+    pub fn add_service_agent(token: &str, service: &str, user: &str) -> Request {
+        Request::new(
+            Method::PUT,
+            format!("{}/agents/{user}", service_path(service)),
+        )
+        .bearer(token)
+    }
+
+    pub fn put_distribution(token: &str, service: &str, body: impl Into<Body>) -> Request {
+        Request::new(
+            Method::PUT,
+            format!("{}/distribution", service_path(service)),
+        )
+        .bearer(token)
+        .body(body)
+    }
+
+    pub fn eligibility(token: &str, service: &str) -> Request {
+        Request::new(
+            Method::GET,
+            format!("{}/eligibility", service_path(service)),
+        )
+        .bearer(token)
+    }
+
+    pub fn put_my_state(token: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::PUT, "/api/me/state")
+            .bearer(token)
+            .body(body)
+    }
+
     pub fn sync_service(token: &str, id: &str) -> Request {
         Request::new(Method::POST, sync_path(id)).bearer(token)
+    }
+
+    pub fn put_user_state(token: &str, user: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::PUT, format!("{}/state", admin_user_path(user)))
+            .bearer(token)
+            .body(body)
+    }
+
+    pub fn put_my_service_active(token: &str, service: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::PUT, format!("/api/me/services/{service}/active"))
+            .bearer(token)
+            .body(body)
+    }
+
+    /// An operator names the tenant (`tenant`); a tenant admin acts on their own (`None`).
+    pub fn put_presence(
+        token: &str,
+        user: &str,
+        tenant: Option<&str>,
+        body: impl Into<Body>,
+    ) -> Request {
+        let query = tenant.map(|t| format!("?tenantId={t}")).unwrap_or_default();
+        Request::new(Method::PUT, format!("/api/admin/presence/{user}{query}"))
+            .bearer(token)
+            .body(body)
+    }
+
+    // ---- tenant settings ----------------------------------------------------------------
+
+    pub fn get_tenant_settings(token: &str, tenant_id: Option<&str>) -> Request {
+        Request::new(
+            Method::GET,
+            tenant_settings_path(TENANT_SETTINGS_PATH, tenant_id),
+        )
+        .bearer(token)
+    }
+
+    pub fn patch_tenant_settings(
+        token: &str,
+        tenant_id: Option<&str>,
+        body: impl Into<Body>,
+    ) -> Request {
+        Request::new(
+            Method::PATCH,
+            tenant_settings_path(TENANT_SETTINGS_PATH, tenant_id),
+        )
+        .bearer(token)
+        .body(body)
+    }
+
+    pub fn refresh_widget_key(token: &str, tenant_id: Option<&str>) -> Request {
+        Request::new(
+            Method::POST,
+            tenant_settings_path(WIDGET_KEY_PATH, tenant_id),
+        )
+        .bearer(token)
     }
 
     pub fn upload_plugin(token: &str, name: &str, bytes: Vec<u8>) -> Request {

@@ -690,6 +690,7 @@ fn service(root: &OrganizationUnit) -> stratus_services::Service {
         region: "ch-01".into(),
         created_at: String::new(),
         team_id: None,
+        distribution: None,
     }
 }
 
@@ -732,6 +733,7 @@ async fn service_with_agents(store: &Store, n: usize) -> (Guid, VersionedService
             active: false,
             added_at: String::new(),
             portal_role: None,
+            active_since: None,
         };
         store
             .add_agent(&t, &read_service, &read_user, &agent, &audit(&t, "agent"))
@@ -787,6 +789,7 @@ async fn an_agent_added_after_the_service_was_read_stops_its_delete() {
         active: false,
         added_at: String::new(),
         portal_role: None,
+        active_since: None,
     };
     store
         .add_agent(&t, &stale, &read_user, &agent, &audit(&t, "agent"))
@@ -825,4 +828,134 @@ async fn deleting_a_user_ends_its_memberships_on_both_sides() {
         .unwrap();
     assert!(!item_exists(&store, &t, keys::member_sk(&id, &agent)).await);
     assert!(!item_exists(&store, &t, keys::user_membership_sk(&agent, &id)).await);
+    // Its live state goes too: presence news for it is now about an unknown user.
+    assert!(store.agent_state(&t, &agent).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .record_presence(&t, &agent, AVAILABLE, "2026-11-30T10:00:00Z", "test")
+            .await,
+        Ok(PresenceWrite::UnknownUser)
+    );
+}
+
+// ---- presence and the user-state history ------------------------------------------------
+
+use stratus_kernel::presence::{Activity, Availability, Presence};
+use stratus_kernel::table::PresenceWrite;
+
+const AVAILABLE: Presence = Presence {
+    availability: Availability::Available,
+    activity: Activity::Available,
+};
+const IN_A_CALL: Presence = Presence {
+    availability: Availability::Busy,
+    activity: Activity::InACall,
+};
+
+#[tokio::test]
+async fn a_presence_observed_earlier_never_overwrites_a_later_one() {
+    let store = store().await;
+    let (t, _, agents) = service_with_agents(&store, 1).await;
+    let agent = &agents[0];
+    let state = store.agent_state(&t, agent).await.unwrap().unwrap();
+    assert_eq!(state.presence, None, "a new agent's presence is not known");
+    let record = |p, at: &'static str| store.record_presence(&t, agent, p, at, "graph");
+    assert_eq!(
+        record(IN_A_CALL, "2026-11-30T10:00:05Z").await,
+        Ok(PresenceWrite::Applied)
+    );
+    // Out of order: the older notification arrives second and is dropped.
+    assert_eq!(
+        record(AVAILABLE, "2026-11-30T10:00:01Z").await,
+        Ok(PresenceWrite::Stale)
+    );
+    assert_eq!(
+        record(AVAILABLE, "2026-11-30T10:00:05Z").await,
+        Ok(PresenceWrite::Stale)
+    );
+    let state = store.agent_state(&t, agent).await.unwrap().unwrap();
+    assert_eq!(state.presence, Some(IN_A_CALL));
+    assert_eq!(
+        record(AVAILABLE, "2026-11-30T10:00:09Z").await,
+        Ok(PresenceWrite::Applied)
+    );
+    // The same presence again moves the observation on without a history entry.
+    assert_eq!(
+        record(AVAILABLE, "2026-11-30T10:00:12Z").await,
+        Ok(PresenceWrite::Applied)
+    );
+
+    let history = store.state_history(&t, agent).await.unwrap();
+    let summary: Vec<_> = history
+        .iter()
+        .map(|h| {
+            (
+                h.kind.as_str(),
+                h.from.clone(),
+                h.to.clone(),
+                h.start.clone(),
+                h.end.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "presence",
+                None,
+                Some("Busy/InACall".into()),
+                None,
+                "2026-11-30T10:00:05Z"
+            ),
+            (
+                "presence",
+                Some("Busy/InACall".into()),
+                Some("Available/Available".into()),
+                Some("2026-11-30T10:00:05Z".into()),
+                "2026-11-30T10:00:09Z"
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn concurrent_presence_news_leaves_the_latest() {
+    let store = store().await;
+    let (t, _, agents) = service_with_agents(&store, 1).await;
+    let agent = &agents[0];
+    let times: Vec<String> = (10..22)
+        .map(|s| format!("2026-11-30T10:00:{s:02}Z"))
+        .collect();
+    let writes = times.iter().enumerate().map(|(i, at)| {
+        let presence = if i % 2 == 0 { AVAILABLE } else { IN_A_CALL };
+        store.record_presence(&t, agent, presence, at, "graph")
+    });
+    for result in futures::future::join_all(writes).await {
+        let written = result.unwrap();
+        assert!(matches!(
+            written,
+            PresenceWrite::Applied | PresenceWrite::Stale
+        ));
+    }
+    let state = store.agent_state(&t, agent).await.unwrap().unwrap();
+    // 10:00:21 is the last (odd index): in a call.
+    assert_eq!(state.presence, Some(IN_A_CALL));
+    assert_eq!(
+        state.presence_at,
+        stratus_kernel::table::micros_of("2026-11-30T10:00:21Z")
+    );
+    // Every history entry has a TTL.
+    let raw = store
+        .client()
+        .query()
+        .table_name(store.name())
+        .key_condition_expression("PK = :pk AND begins_with(SK, :h)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("AGENT#{t}#{agent}")))
+        .expression_attribute_values(":h", AttributeValue::S("HISTORY#".into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(!raw.items().is_empty());
+    assert!(raw.items().iter().all(|i| i.contains_key("expiresAt")));
 }

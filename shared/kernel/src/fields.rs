@@ -120,6 +120,31 @@ impl Fields {
         }
     }
 
+    /// A whole number within `min..=max`; the message names the allowed range.
+    pub fn integer_in(&self, field: &str, min: u32, max: u32) -> Result<Option<u32>, Error> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| (min..=max).contains(n))
+                .map(Some)
+                .ok_or_else(|| {
+                    Error::field(
+                        &self.name(field),
+                        &format!("must be a whole number from {min} to {max}"),
+                    )
+                }),
+        }
+    }
+
+    /// A nested object, its fields named `field.` in messages.
+    pub fn object(&self, field: &str) -> Result<Option<Fields>, Error> {
+        self.get(field)
+            .map(|v| Fields::from_value(v.clone(), &format!("{}.", self.name(field))))
+            .transpose()
+    }
+
     pub fn entries(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }

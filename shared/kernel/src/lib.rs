@@ -3,6 +3,8 @@
 //! - identifiers ([`Guid`], re-exported from `stratus-ids`) and the tenant basics every
 //!   feature reads: the [`Tenant`] record with its licence contingents, [`OrganizationUnit`]s,
 //!   the [`User`] record;
+//! - the tenant's extension [`settings`] (outbound limit, presence tracking, who may
+//!   provision, …), which several features obey and one changes;
 //! - the [`audit`] record every change writes with itself;
 //! - the single DynamoDB [`table`]: client, bounds, keys, item mapping, the shared reads,
 //!   and the transaction builder ([`table::Change`]) with its cancellation-reason mapping;
@@ -25,7 +27,9 @@ mod http;
 mod kernel;
 pub mod license;
 pub mod organization;
+pub mod presence;
 mod request;
+pub mod settings;
 pub mod table;
 pub mod tenant;
 pub mod user;

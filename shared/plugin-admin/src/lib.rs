@@ -17,7 +17,7 @@ use stratus_kernel::{Error, Guid, Incoming, Kernel};
 use stratus_routing::registry::blocking;
 use stratus_routing::spec::{self, CandidateSpec, MomentSpec, TaskSpec};
 use stratus_routing::stored::{PluginStore, PluginVersion, ARTIFACT_BLOB, SOURCE_BLOB};
-use stratus_routing::{CompiledPolicy, ConfigError, Policy, PolicyRegistry, Profile, ENGINE_ID};
+use stratus_routing::{CompiledPolicy, Policy, PolicyRegistry, Profile, ENGINE_ID};
 
 pub use error::PluginAdminError;
 pub use views::{
@@ -28,18 +28,12 @@ type Result<T> = std::result::Result<T, PluginAdminError>;
 
 /// Simulation bodies carry candidate lists; larger than the default JSON cap.
 pub const MAX_SIMULATION_BODY_BYTES: usize = 1024 * 1024;
-const MAX_NAME_CHARS: usize = 63;
+use stratus_routing::stored::MAX_PLUGIN_NAME_CHARS as MAX_NAME_CHARS;
 
 /// A plugin name: 1–63 lowercase letters, digits and hyphens, starting with a letter or digit.
 pub fn plugin_name(raw: Option<&str>) -> std::result::Result<String, Error> {
     let name = raw.unwrap_or_default();
-    let valid = !name.is_empty()
-        && name.len() <= MAX_NAME_CHARS
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !name.starts_with('-');
-    if valid {
+    if stratus_routing::stored::is_plugin_name(name) {
         Ok(name.to_owned())
     } else {
         Err(Error::BadRequest(format!(
@@ -231,22 +225,10 @@ fn configuration_text(body: &Value) -> String {
 }
 
 fn check_config(policy: &CompiledPolicy, config: &str) -> ConfigCheck {
-    match policy.validate_config(config) {
-        Ok(()) => ConfigCheck {
-            valid: true,
-            reason: None,
-        },
-        Err(ConfigError::Rejected(reason)) => ConfigCheck {
-            valid: false,
-            reason: Some(reason),
-        },
-        Err(ConfigError::Plugin(error)) => ConfigCheck {
-            valid: false,
-            reason: Some(format!(
-                "the plugin failed while validating ({}): {error}",
-                error.code()
-            )),
-        },
+    let reason = policy.config_refusal(config);
+    ConfigCheck {
+        valid: reason.is_none(),
+        reason,
     }
 }
 

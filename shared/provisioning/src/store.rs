@@ -9,8 +9,8 @@ use std::time::Instant;
 use aws_sdk_dynamodb::types::AttributeValue;
 use stratus_kernel::audit::AuditRecord;
 use stratus_kernel::table::{
-    batches_of, from_item, key, keys, n, not_exists, sdk_failure, sort_key, user_item, version_is,
-    version_of, Change, Item, Meaning, Table, VersionedUser,
+    agent_state_key, batches_of, from_item, key, keys, n, not_exists, sdk_failure, sort_key,
+    user_item, version_is, version_of, Change, Item, Meaning, Table, VersionedUser,
 };
 use stratus_kernel::{Error, Guid, Tenant, User};
 
@@ -239,6 +239,12 @@ impl ProvisioningStore for Table {
             Meaning::Fails(Error::ConcurrentChange.into()),
         )?;
         c.seats(tenant, &[], &before.user.licenses)?;
+        // The agent's live state goes with the user (its history expires by itself).
+        c.delete(
+            agent_state_key(tenant, &before.user.o365_id),
+            None,
+            Meaning::Unconditional,
+        )?;
         for sk in last {
             c.delete(key(pk.clone(), sk), None, Meaning::Unconditional)?;
         }

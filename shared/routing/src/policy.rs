@@ -440,6 +440,19 @@ impl CompiledPolicy {
         }
     }
 
+    /// Why the policy refuses a configuration (its own reason, or how it failed while
+    /// checking); `None` when it accepts it.
+    pub fn config_refusal(&self, config: &str) -> Option<String> {
+        match self.validate_config(config) {
+            Ok(()) => None,
+            Err(ConfigError::Rejected(reason)) => Some(reason),
+            Err(ConfigError::Plugin(error)) => Some(format!(
+                "the plugin failed while validating ({}): {error}",
+                error.code()
+            )),
+        }
+    }
+
     /// Runs the policy's `validate-config` export under the same limits.
     pub fn validate_config(&self, config: &str) -> Result<(), ConfigError> {
         let mut store = self.new_store(Arc::default());

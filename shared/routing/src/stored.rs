@@ -66,6 +66,20 @@ pub struct PluginVersion {
     pub profile: String,
 }
 
+/// Longest plugin name.
+pub const MAX_PLUGIN_NAME_CHARS: usize = 63;
+
+/// A plugin name: 1–63 lowercase letters, digits and hyphens, not starting with a hyphen
+/// (it becomes part of item keys and URLs).
+pub fn is_plugin_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_PLUGIN_NAME_CHARS
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+}
+
 fn compiled_profile() -> String {
     "compiled".into()
 }

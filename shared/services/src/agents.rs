@@ -24,6 +24,9 @@ pub struct Agent {
     /// Teams-based services start active.
     pub active: bool,
     pub added_at: String,
+    /// When `active` last changed (none: never, since `added_at`).
+    #[serde(default)]
+    pub active_since: Option<String>,
     /// A Teams-based service's member's portal role, from their role in the team. Kept on
     /// the membership, not the user: one person can own one team and be a member of another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,6 +88,7 @@ pub async fn add_service_agent(kernel: &Kernel, incoming: Incoming) -> Result<Ag
             o365_id: user_id.clone(),
             active: false,
             added_at: audit.at.clone(),
+            active_since: None,
             portal_role: None,
         };
         table
@@ -116,20 +120,7 @@ pub async fn remove_service_agent(kernel: &Kernel, incoming: Incoming) -> Result
 mod tests {
     use super::*;
 
-    fn service(assignment_type: AssignmentType) -> Service {
-        Service {
-            id: Guid::new_random(),
-            name: "Support".into(),
-            upn: "support@contoso.com".into(),
-            pstn: None,
-            organization_unit_id: Guid::new_random(),
-            license_type: LicenseType::ContactCenter,
-            assignment_type,
-            region: "ch-01".into(),
-            created_at: String::new(),
-            team_id: None,
-        }
-    }
+    use crate::service::test_service as service;
 
     #[test]
     fn agents_are_licensed_users_of_skill_based_services() {

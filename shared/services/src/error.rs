@@ -67,6 +67,46 @@ pub enum ServiceError {
     /// 400: only Teams-based services have a roster to sync.
     #[error("Only Teams-based services sync with a team; this service is {}", .current.id())]
     NotTeamsBased { current: AssignmentType },
+    /// 400: the seed's feature matrix: no distribution on services without users.
+    #[error("Services with user assignment type None have no distribution settings")]
+    NoDistributionOnNone,
+    /// 400: the seed's feature matrix.
+    #[error(
+        "A distribution policy applies to skill-based services only; this service is {}",
+        .current.id()
+    )]
+    PolicyOnSkillBasedOnly { current: AssignmentType },
+    /// 400: the policy names a plugin version that was never uploaded (or was deleted).
+    #[error("Plugin {plugin} has no version {version}")]
+    NoSuchPluginVersion { plugin: String, version: u32 },
+    /// 400: the plugin's own `validate-config` refused the configuration.
+    #[error("Plugin {plugin} version {version} refused the configuration: {reason}")]
+    ConfigurationRefused {
+        plugin: String,
+        version: u32,
+        reason: String,
+    },
+    /// 404: duty and presence are kept for members of services only.
+    #[error("User {0} is not a member of any service; duty and presence are kept for members")]
+    NotAMemberAnywhere(String),
+    /// 400: the profile is not one of the tenant's.
+    #[error("\"activeProfileId\" {0} is not a responsibility profile of this tenant")]
+    UnknownProfile(String),
+    /// 400: the user's record lists the profiles they may take, and not this one.
+    #[error("Responsibility profile {profile} is not one of user {user}'s profiles")]
+    ProfileNotAssigned { profile: String, user: String },
+    /// 400: the reason is not one of the tenant's.
+    #[error("\"notAvailableReasonId\" {0} is not a not-available reason of this tenant")]
+    UnknownNotAvailableReason(String),
+    /// 400: the user's record lists the reasons they may give, and not this one.
+    #[error("Not-available reason {reason} is not one of user {user}'s reasons")]
+    ReasonNotAssigned { reason: String, user: String },
+    /// 400: the seed's feature matrix: the Active toggle exists on Teams-based services.
+    #[error(
+        "The Active toggle exists on Teams-based services only; this service is {}",
+        .current.id()
+    )]
+    ActiveOnTeamsBasedOnly { current: AssignmentType },
     #[error(transparent)]
     Kernel(#[from] Error),
 }
@@ -74,7 +114,9 @@ pub enum ServiceError {
 impl Problem for ServiceError {
     fn status(&self) -> StatusCode {
         match self {
-            ServiceError::NotFound(_) | ServiceError::NotAnAgent { .. } => StatusCode::NOT_FOUND,
+            ServiceError::NotFound(_)
+            | ServiceError::NotAnAgent { .. }
+            | ServiceError::NotAMemberAnywhere(_) => StatusCode::NOT_FOUND,
             ServiceError::UpnTaken(_)
             | ServiceError::AssignmentTypeFixed { .. }
             | ServiceError::RegionFixed { .. }
@@ -90,6 +132,15 @@ impl Problem for ServiceError {
             | ServiceError::AgentWithoutContactCenterLicense(_)
             | ServiceError::TeamNotFound(_)
             | ServiceError::NotTeamsBased { .. } => StatusCode::BAD_REQUEST,
+            ServiceError::NoDistributionOnNone
+            | ServiceError::PolicyOnSkillBasedOnly { .. }
+            | ServiceError::NoSuchPluginVersion { .. }
+            | ServiceError::ConfigurationRefused { .. }
+            | ServiceError::UnknownProfile(_)
+            | ServiceError::ProfileNotAssigned { .. }
+            | ServiceError::UnknownNotAvailableReason(_)
+            | ServiceError::ReasonNotAssigned { .. }
+            | ServiceError::ActiveOnTeamsBasedOnly { .. } => StatusCode::BAD_REQUEST,
             ServiceError::Kernel(e) => e.status(),
         }
     }

@@ -8,10 +8,13 @@
 //! ([`presence::presence_allows`]), which eligibility and live routing will share.
 
 mod agents;
+pub mod distribution;
 mod duty;
+mod eligibility;
 mod error;
 pub mod presence;
 pub mod service;
+pub mod state;
 pub mod store;
 pub mod teams;
 
@@ -25,12 +28,15 @@ use stratus_kernel::table::Table;
 use stratus_kernel::{retry_on_race, Error, Guid, Incoming, Kernel};
 
 pub use agents::{add_service_agent, check_agent, remove_service_agent, Agent, PortalRole};
+pub use distribution::{put_service_distribution, DistributionSettings};
 pub use duty::{
     create_not_available_reason, create_responsibility_profile, list_not_available_reasons,
     list_responsibility_profiles, NotAvailableReason, ResponsibilityProfile,
 };
+pub use eligibility::{get_service_eligibility, service_eligibility, Ineligible};
 pub use error::ServiceError;
 pub use service::{AssignmentType, NewService, Service, ServicePatch};
+pub use state::{put_my_service_active, put_my_state, put_presence, put_user_state};
 use store::ServiceStore;
 pub use teams::{
     create_service_from_team, graph_from_env, sync_service, sync_teams_services, GraphSetup,
@@ -145,6 +151,8 @@ pub async fn create_service(kernel: &Kernel, incoming: Incoming) -> Result<Servi
             region,
             created_at: audit.at.clone(),
             team_id: None,
+            distribution: (new.assignment_type != AssignmentType::None)
+                .then(DistributionSettings::default),
         };
         table
             .create_service(&admin.tenant_id, &service, &audit)

@@ -12,46 +12,7 @@
 //!   (the seed's known limitation).
 
 use serde::{Deserialize, Serialize};
-
-/// Graph's `availability`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Availability {
-    Available,
-    AvailableIdle,
-    Away,
-    BeRightBack,
-    Busy,
-    BusyIdle,
-    DoNotDisturb,
-    Offline,
-    PresenceUnknown,
-}
-
-/// Graph's `activity` (the values routing reads; any other counts as unknown).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Activity {
-    Available,
-    Away,
-    BeRightBack,
-    Busy,
-    DoNotDisturb,
-    InACall,
-    InAConferenceCall,
-    Inactive,
-    InAMeeting,
-    Offline,
-    OffWork,
-    OutOfOffice,
-    Presenting,
-    UrgentInterruptionsOnly,
-    PresenceUnknown,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Presence {
-    pub availability: Availability,
-    pub activity: Activity,
-}
+pub use stratus_kernel::presence::{Activity, Availability, Presence};
 
 /// A service's distribution settings about presence: which not-quite-free states it still
 /// rings.

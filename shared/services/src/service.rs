@@ -76,6 +76,8 @@ pub struct Service {
     /// The Microsoft Teams team a Teams-based service was provisioned from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team_id: Option<Guid>,
+    /// Distribution settings; none on services of type None.
+    pub distribution: Option<crate::DistributionSettings>,
 }
 
 /// A validated `POST /api/admin/services` body.
@@ -259,6 +261,24 @@ fn pstn(body: &Fields) -> Result<Option<Option<String>>, Error> {
     Ok(Some(Some(text)))
 }
 
+/// A service of each type for the crate's unit tests.
+#[cfg(test)]
+pub(crate) fn test_service(assignment_type: AssignmentType) -> Service {
+    Service {
+        id: Guid::new_random(),
+        name: "Support".into(),
+        upn: "support@contoso.com".into(),
+        pstn: None,
+        organization_unit_id: Guid::new_random(),
+        license_type: LicenseType::ContactCenter,
+        assignment_type,
+        region: "ch-01".into(),
+        created_at: String::new(),
+        team_id: None,
+        distribution: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,6 +309,7 @@ mod tests {
             region: "ch-01".into(),
             created_at: String::new(),
             team_id: None,
+            distribution: None,
         }
     }
 

@@ -12,7 +12,11 @@ use stratus_kernel::{Error, Guid};
 use crate::service::{AssignmentType, Service};
 use crate::teams::{membership, new_user, Step};
 use crate::{Agent, ServiceError};
-use stratus_kernel::table::{batches_of, user_item, Expr, VersionedUser};
+use aws_sdk_dynamodb::types::AttributeValue;
+use stratus_kernel::table::user_item;
+use stratus_kernel::table::{
+    agent_state_key, batches_of, state_change_item, AgentState, Expr, StateChange, VersionedUser,
+};
 
 /// DynamoDB allows 100 items per transaction; the final one of a delete also holds the
 /// service, its UPN guard, the tenant's seat and the audit record.
@@ -64,12 +68,40 @@ pub trait ServiceStore {
         audit: &AuditRecord,
     ) -> Result<(), ServiceError>;
 
+    /// Replaces a service read at `before` whose distribution settings changed; a policy's
+    /// plugin version counts the services it is assigned to, in the same transaction.
+    async fn replace_distribution(
+        &self,
+        tenant: &Guid,
+        before: &VersionedService,
+        after: &Service,
+        audit: &AuditRecord,
+    ) -> Result<(), ServiceError>;
+
     async fn agent(
         &self,
         tenant: &Guid,
         service: &Guid,
         user: &Guid,
     ) -> Result<Option<Agent>, Error>;
+
+    /// Replaces an agent's duty read as `before`, with its history entries.
+    async fn set_duty(
+        &self,
+        tenant: &Guid,
+        before: &AgentState,
+        after: &AgentState,
+        history: &[StateChange],
+    ) -> Result<(), ServiceError>;
+
+    /// Replaces a membership read as `before` (both sides), with its history entry.
+    async fn set_member_active(
+        &self,
+        tenant: &Guid,
+        before: &Agent,
+        after: &Agent,
+        entry: &StateChange,
+    ) -> Result<(), ServiceError>;
 
     /// Stores a membership, both sides, if the service and the user are still as read (the
     /// service's version moves on, so a concurrent delete of the service sees the new agent).
@@ -143,6 +175,7 @@ struct ServiceItem {
     created_at: String,
     #[serde(default)]
     team_id: Option<Guid>,
+    distribution: Option<crate::DistributionSettings>,
 }
 
 impl From<&Service> for ServiceItem {
@@ -158,6 +191,7 @@ impl From<&Service> for ServiceItem {
             region: s.region.clone(),
             created_at: s.created_at.clone(),
             team_id: s.team_id.clone(),
+            distribution: s.distribution.clone(),
         }
     }
 }
@@ -175,6 +209,7 @@ impl From<ServiceItem> for Service {
             region: i.region,
             created_at: i.created_at,
             team_id: i.team_id,
+            distribution: i.distribution,
         }
     }
 }
@@ -321,6 +356,8 @@ fn add_roster_steps(
                     &membership(&service.id, person, audit),
                     Some(not_exists()),
                 )?;
+                // Presence and duty are kept from a user's first membership on.
+                c.ensure_agent_state(tenant, &person.o365_id)?;
             }
             Step::Remove { o365_id } => {
                 c.delete(
@@ -345,6 +382,36 @@ fn add_roster_steps(
         }
     }
     Ok(())
+}
+
+/// The plugin version a service's policy names, if any.
+fn policy_of(service: &Service) -> Option<(&str, u32)> {
+    let policy = service.distribution.as_ref()?.policy.as_ref()?;
+    Some((policy.plugin.as_str(), policy.version))
+}
+
+/// Moves a plugin version's assignment count; the version must still exist (a concurrent
+/// delete of it makes the assignment fail rather than point at nothing).
+fn count_assignment(
+    c: &mut Change<ServiceError>,
+    tenant: &Guid,
+    plugin: &str,
+    version: u32,
+    delta: i64,
+) -> Result<(), Error> {
+    c.update(
+        key(
+            keys::tenant_pk(tenant),
+            keys::plugin_version_sk(plugin, version),
+        ),
+        "ADD assignments :delta",
+        "attribute_exists(PK)",
+        Expr::new().value(":delta", n(delta)),
+        Meaning::Fails(ServiceError::NoSuchPluginVersion {
+            plugin: plugin.to_owned(),
+            version,
+        }),
+    )
 }
 
 impl ServiceStore for Table {
@@ -506,6 +573,32 @@ impl ServiceStore for Table {
         self.commit(c).await
     }
 
+    async fn replace_distribution(
+        &self,
+        tenant: &Guid,
+        before: &VersionedService,
+        after: &Service,
+        audit: &AuditRecord,
+    ) -> Result<(), ServiceError> {
+        let mut c = Change::on(self);
+        c.put(
+            service_item(tenant, after, before.version + 1)?,
+            Some(version_is(before.version)),
+            Meaning::Fails(Error::ConcurrentChange.into()),
+        )?;
+        let (old, new) = (policy_of(&before.service), policy_of(after));
+        if old != new {
+            if let Some((plugin, version)) = new {
+                count_assignment(&mut c, tenant, plugin, version, 1)?;
+            }
+            if let Some((plugin, version)) = old {
+                count_assignment(&mut c, tenant, plugin, version, -1)?;
+            }
+        }
+        c.audit(audit)?;
+        self.commit(c).await
+    }
+
     async fn agent(
         &self,
         tenant: &Guid,
@@ -516,6 +609,87 @@ impl ServiceStore for Table {
             .await?
             .map(from_item)
             .transpose()
+    }
+
+    async fn set_duty(
+        &self,
+        tenant: &Guid,
+        before: &AgentState,
+        after: &AgentState,
+        history: &[StateChange],
+    ) -> Result<(), ServiceError> {
+        let user = after
+            .o365_id
+            .as_ref()
+            .ok_or_else(|| Error::internal("an agent state without its user"))?;
+        let mut c = Change::on(self);
+        let guid = |g: &Option<Guid>| {
+            g.as_ref()
+                .map_or(AttributeValue::Null(true), |g| s(g.as_str()))
+        };
+        let text = |t: &Option<String>| t.as_ref().map_or(AttributeValue::Null(true), |t| s(t));
+        c.update(
+            agent_state_key(tenant, user),
+            "SET profileChosen = :chosen, activeProfileId = :profile, profileSince = :psince, \
+             notAvailableReasonId = :reason, notAvailableSince = :rsince, version = :next",
+            "version = :v",
+            Expr::new()
+                .value(":chosen", AttributeValue::Bool(after.profile_chosen))
+                .value(":profile", guid(&after.active_profile_id))
+                .value(":psince", text(&after.profile_since))
+                .value(":reason", guid(&after.not_available_reason_id))
+                .value(":rsince", text(&after.not_available_since))
+                .value(":v", n(before.version))
+                .value(":next", n(before.version + 1)),
+            Meaning::Fails(Error::ConcurrentChange.into()),
+        )?;
+        for entry in history {
+            c.put(
+                state_change_item(tenant, entry)?,
+                None,
+                Meaning::Unconditional,
+            )?;
+        }
+        self.commit(c).await
+    }
+
+    async fn set_member_active(
+        &self,
+        tenant: &Guid,
+        before: &Agent,
+        after: &Agent,
+        entry: &StateChange,
+    ) -> Result<(), ServiceError> {
+        let pk = keys::tenant_pk(tenant);
+        let mut c = Change::on(self);
+        let condition = (
+            "active = :was",
+            Expr::new().value(":was", AttributeValue::Bool(before.active)),
+        );
+        c.put(
+            to_item(
+                pk.clone(),
+                keys::member_sk(&after.service_id, &after.o365_id),
+                after,
+            )?,
+            Some(condition),
+            Meaning::Fails(Error::ConcurrentChange.into()),
+        )?;
+        c.put(
+            to_item(
+                pk,
+                keys::user_membership_sk(&after.o365_id, &after.service_id),
+                after,
+            )?,
+            None,
+            Meaning::Unconditional,
+        )?;
+        c.put(
+            state_change_item(tenant, entry)?,
+            None,
+            Meaning::Unconditional,
+        )?;
+        self.commit(c).await
     }
 
     async fn add_agent(
@@ -561,6 +735,7 @@ impl ServiceStore for Table {
             Meaning::Fails(Error::ConcurrentChange.into()),
         )?;
         register_presence_tenant(&mut c, tenant)?;
+        c.ensure_agent_state(tenant, &agent.o365_id)?;
         c.audit(audit)?;
         self.commit(c).await
     }
@@ -646,6 +821,9 @@ impl ServiceStore for Table {
             )?;
         }
         c.seats(tenant, &[], &[service.license_type])?;
+        if let Some((plugin, version)) = policy_of(service) {
+            count_assignment(&mut c, tenant, plugin, version, -1)?;
+        }
         c.audit(audit)?;
         self.commit(c).await
     }

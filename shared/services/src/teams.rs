@@ -34,11 +34,11 @@ use crate::{
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
-/// People per transaction: each takes at most 3 items (user, membership, mirror), and the
-/// transaction also holds the service (or its version bump), its UPN guard, the seat, the
-/// Teams registry entry, the presence registry entry and the audit record: 30 × 3 + 6 ≤ 100,
-/// DynamoDB's limit.
-pub const STEPS_PER_CHANGE: usize = 30;
+/// People per transaction: each takes at most 4 items (user, membership, mirror, agent
+/// state), and the transaction also holds the service (or its version bump), its UPN guard,
+/// the seat, the Teams registry entry, the presence registry entry and the audit record:
+/// 23 × 4 + 6 ≤ 100, DynamoDB's limit.
+pub const STEPS_PER_CHANGE: usize = 23;
 /// Times a sync re-reads and re-plans after losing a race with another writer.
 const MAX_SYNC_ATTEMPTS: u32 = 5;
 
@@ -73,13 +73,22 @@ pub fn may_provision(setting: MinimumProvisioningRole, who: Provisioner) -> Resu
     }
 }
 
-/// The tenant's stored "minimum role allowed to provision".
-// MERGE: the one call site of the stored setting. Replace the body with
-// `table.tenant_settings(tenant).await?.service_provisioning.minimum_role` mapped onto
-// [`MinimumProvisioningRole`] once `stratus_kernel::settings` is on main; until then every
-// tenant has the seed's default (team owners and up may provision).
-async fn stored_minimum_role(_table: &Table, _tenant: &Guid) -> Result<MinimumProvisioningRole> {
-    Ok(MinimumProvisioningRole::TeamOwner)
+/// The tenant's stored "minimum role allowed to provision" (tenant settings,
+/// `serviceProvisioning.minimumRole`): the one place the stored setting is read.
+async fn stored_minimum_role(table: &Table, tenant: &Guid) -> Result<MinimumProvisioningRole> {
+    use stratus_kernel::settings::MinimumProvisioningRole as Stored;
+    Ok(
+        match table
+            .tenant_settings(tenant)
+            .await?
+            .service_provisioning
+            .minimum_role
+        {
+            Stored::TeamOwner => MinimumProvisioningRole::TeamOwner,
+            Stored::TenantAdmin => MinimumProvisioningRole::TenantAdmin,
+            Stored::Disabled => MinimumProvisioningRole::Disabled,
+        },
+    )
 }
 
 /// One person of a team's roster, as this feature stores them.
@@ -346,6 +355,7 @@ pub async fn create_service_from_team(
             region,
             created_at: audit.at.clone(),
             team_id: Some(new.team_id.clone()),
+            distribution: Some(crate::DistributionSettings::default()),
         };
         let users = users_of(table, &admin.tenant_id, &roster).await?;
         let mut plan = plan_sync(&roster, &[], &users).steps;
@@ -500,6 +510,7 @@ pub(crate) fn membership(service: &Guid, person: &RosterPerson, at: &AuditRecord
         o365_id: person.o365_id.clone(),
         active: true,
         added_at: at.at.clone(),
+        active_since: None,
         portal_role: Some(person.role),
     }
 }
@@ -578,6 +589,7 @@ mod tests {
             o365_id: p.o365_id.clone(),
             active: true,
             added_at: String::new(),
+            active_since: None,
             portal_role: Some(p.role),
         }
     }

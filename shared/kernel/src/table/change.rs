@@ -122,6 +122,7 @@ impl<E> Change<E> {
         Ok(())
     }
 
+    /// An update; `condition` may be empty (an upsert).
     pub fn update(
         &mut self,
         key: Item,
@@ -134,7 +135,7 @@ impl<E> Change<E> {
             .table_name(&self.table)
             .set_key(Some(key))
             .update_expression(update)
-            .condition_expression(condition)
+            .set_condition_expression((!condition.is_empty()).then(|| condition.to_owned()))
             .set_expression_attribute_names(expr.names())
             .set_expression_attribute_values(expr.values())
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)

@@ -13,6 +13,8 @@ pub fn tenant_pk(tenant: &Guid) -> String {
     format!("TENANT#{tenant}")
 }
 pub const TENANT_SK: &str = "TENANT";
+/// The tenant's extension settings, one item (see `crate::settings`).
+pub const SETTINGS_SK: &str = "SETTINGS";
 
 pub fn user_sk(user: &Guid) -> String {
     format!("USER#{user}")
@@ -140,6 +142,17 @@ pub fn member_sk_of_user_membership(sk: &str) -> Option<String> {
     let (user, service) = sk.strip_prefix("USER#")?.split_once("#MEMBER#")?;
     Some(format!("MEMBER#{service}#{user}"))
 }
+
+/// An agent's own partition: its live state (presence, duty) and the history of it, apart
+/// from the tenant's so that frequent state changes spread over many partition keys.
+pub fn agent_pk(tenant: &Guid, user: &Guid) -> String {
+    format!("AGENT#{tenant}#{user}")
+}
+pub const AGENT_STATE_SK: &str = "STATE";
+pub fn state_history_sk(at: &str) -> String {
+    format!("{STATE_HISTORY_PREFIX}{at}#{}", uuid::Uuid::new_v4())
+}
+pub const STATE_HISTORY_PREFIX: &str = "HISTORY#";
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@
 //! through a trait of their own (their storage seam). See `infra/README.md` for the table
 //! layout and access patterns.
 
+mod agent_state;
 mod bounds;
 mod change;
 mod directory;
@@ -20,6 +21,10 @@ use std::time::Instant;
 
 use crate::Error;
 
+pub use agent_state::{
+    agent_state_key, micros_of, presence_text, state_change_item, AgentState, PresenceWrite,
+    StateChange, STATE_HISTORY_DAYS,
+};
 pub use bounds::{sdk_failure, DynamoDbBounds};
 pub use change::{batches_of, n, not_exists, Change, Expr, Meaning};
 pub use directory::{user_item, version_is, VersionedUser};
@@ -29,6 +34,8 @@ pub type Item = HashMap<String, AttributeValue>;
 /// Requests per BatchWriteItem (DynamoDB takes 25 and 16 MB): plugin chunks are up to
 /// 350 KB, and 10 of them (3.5 MB) go through well inside one attempt's time bound.
 const WRITES_PER_BATCH: usize = 10;
+/// Keys per BatchGetItem (DynamoDB's limit).
+const KEYS_PER_BATCH_GET: usize = 100;
 /// Rounds of retrying what a batch write left unprocessed before giving up.
 const MAX_BATCH_ATTEMPTS: u32 = 20;
 
@@ -113,8 +120,20 @@ impl Table {
 
     // ---------- reads ----------
 
-    /// Strongly consistent batch read of known keys; unprocessed keys are retried.
+    /// Strongly consistent batch read of known keys, in requests of DynamoDB's 100 keys sent
+    /// side by side; unprocessed keys are retried.
     pub async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, Error> {
+        let chunks = keys
+            .chunks(KEYS_PER_BATCH_GET)
+            .map(|chunk| self.batch_get_chunk(chunk.to_vec()));
+        Ok(futures::future::try_join_all(chunks)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    async fn batch_get_chunk(&self, keys: Vec<Item>) -> Result<Vec<Item>, Error> {
         let mut found = Vec::with_capacity(keys.len());
         let mut pending = keys;
         let mut attempt = 0u32;

@@ -1,0 +1,15 @@
+//! `GET /api/admin/tenant-settings` (tenant admin, or operator with `?tenantId=`): the
+//! tenant's extension settings, secrets masked.
+//! Thin by design: the operation is `stratus_tenant_settings::get_tenant_settings`; `stratus_kernel::run` does the rest.
+
+use stratus_kernel::{run, BoxError, Reply};
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    run(|kernel, request| async move {
+        stratus_tenant_settings::get_tenant_settings(&kernel, request)
+            .await
+            .map(|settings| Reply::ok(&settings))
+    })
+    .await
+}
