@@ -450,8 +450,8 @@ fn seed_table(
         ("Offline", _) => Some("offline"),
         ("PresenceUnknown", _) => Some("presenceUnknown"),
         ("Away" | "BeRightBack", _) => setting("away"),
-        ("Busy", "InACall") if extended => Some("inACall"),
-        ("Busy", "InAMeeting") if extended => setting("busyInAMeeting"),
+        ("Busy", "InACall" | "InAConferenceCall") if extended => Some("inACall"),
+        ("Busy", "InAMeeting" | "Presenting") if extended => setting("busyInAMeeting"),
         ("Busy", _) => setting("busy"),
         other => panic!("no row for {other:?}"),
     }
@@ -497,6 +497,7 @@ async fn eligibility_follows_the_seeds_presence_table_cell_by_cell() {
         ("Busy", "InACall"),
         ("Busy", "InAConferenceCall"),
         ("Busy", "InAMeeting"),
+        ("Busy", "Presenting"),
         ("Away", "Away"),
         ("BeRightBack", "BeRightBack"),
         ("DoNotDisturb", "Presenting"),

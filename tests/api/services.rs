@@ -557,6 +557,8 @@ async fn responsibility_profiles_and_not_available_reasons_are_the_tenants_own()
     .await;
     let foreign = foreign["id"].as_str().unwrap().to_owned();
 
+    let gateway = create(&t, service_body(&t, &upn(), "ContactCenter", "None")).await;
+    let gateway = gateway["id"].as_str().unwrap().to_owned();
     let profiles = "/api/admin/responsibility-profiles";
     let reasons = "/api/admin/not-available-reasons";
     let post = |path: &str, body: Value| {
@@ -588,6 +590,17 @@ async fn responsibility_profiles_and_not_available_reasons_are_the_tenants_own()
                 400,
                 Detail::is(format!(
                     "\"serviceIds\" contains a service that is not one of this tenant's: {foreign}"
+                )),
+            ),
+            (
+                "a profile covering a service of type None",
+                post(
+                    profiles,
+                    json!({ "name": "Gateway", "serviceIds": [gateway] }),
+                ),
+                400,
+                Detail::is(format!(
+                    "Responsibility profiles cover skill-based services only; service {gateway} is None"
                 )),
             ),
             (

@@ -82,6 +82,11 @@ const MEASUREMENT: Duration = Duration::from_secs(3);
 /// What an operation may cost beyond its raw round trips.
 const RATIO_GOAL: f64 = 1.3;
 
+/// Agents of the eligibility benchmark's service.
+const MEMBERS: usize = 1_000;
+/// How many set-up writes run side by side.
+const SET_UP_PARALLEL: usize = 16;
+
 /// The plugin the plugin operations work on, and the built-in policy uploaded as it.
 const PLUGIN: &str = "bench";
 const POLICY: &str = "skill_based";
@@ -246,6 +251,10 @@ struct Fixture {
     /// The built-in policy, uploaded as `PLUGIN` version 1; or why there is none.
     plugin: Result<(), String>,
     policy_bytes: Vec<u8>,
+    /// A skill-based service with `MEMBERS` agents, each on duty and available.
+    service: String,
+    /// One of its agents (put-presence changes this one's presence).
+    member: String,
 }
 
 /// One line of the round-trip table.
@@ -542,6 +551,9 @@ async fn set_up(env: &Env) -> anyhow::Result<Fixture> {
         }
     };
 
+    eprintln!("setting up a service with {MEMBERS} agents…");
+    let (service, member) = set_up_service(&kernel, &admin, &tenant, &sales).await?;
+
     Ok(Fixture {
         tenant,
         operator,
@@ -553,7 +565,127 @@ async fn set_up(env: &Env) -> anyhow::Result<Fixture> {
         doomed,
         plugin,
         policy_bytes,
+        service,
+        member,
     })
+}
+
+/// A skill-based service whose `MEMBERS` agents are on duty (a profile covering it) and
+/// available. The users go straight through the provisioning store: the public API's rate
+/// limit (60 a minute) would make a thousand take 17 minutes. Memberships, duty and presence
+/// go through the operations themselves.
+async fn set_up_service(
+    kernel: &Kernel,
+    admin: &str,
+    tenant: &str,
+    sales: &str,
+) -> anyhow::Result<(String, String)> {
+    use futures::stream::{self, TryStreamExt};
+    use stratus_provisioning::store::ProvisioningStore;
+
+    let service = stratus_services::create_service(
+        kernel,
+        request(
+            admin,
+            &[],
+            Some(json!({
+                "name": "Bench queue", "upn": "bench-queue@contoso.com",
+                "organizationUnitId": sales, "licenseType": "ContactCenter",
+                "assignmentType": "SkillBased", "region": "ch-01"
+            })),
+        ),
+    )
+    .await
+    .map_err(|e| failed("set-up: service", e))?;
+    let service_id = service.id.to_string();
+    let profile = stratus_services::create_responsibility_profile(
+        kernel,
+        request(
+            admin,
+            &[],
+            Some(json!({ "name": "Day", "serviceIds": [service_id] })),
+        ),
+    )
+    .await
+    .map_err(|e| failed("set-up: profile", e))?;
+    let tenant_id = Guid::parse(tenant).context("tenant id")?;
+    let unit = Guid::parse(sales).context("OU id")?;
+    let table = kernel.table();
+    let users: Vec<Guid> = (0..MEMBERS).map(|_| Guid::new_random()).collect();
+    stream::iter(users.iter().map(Ok::<_, anyhow::Error>))
+        .try_for_each_concurrent(SET_UP_PARALLEL, |id| {
+            let (tenant_id, unit) = (&tenant_id, &unit);
+            async move {
+                let user = stratus_kernel::User {
+                    licenses: vec![stratus_kernel::LicenseType::ContactCenter],
+                    ..stratus_kernel::User::empty(id.clone(), unit.clone())
+                };
+                let audit = stratus_kernel::audit::audit_record(
+                    tenant_id,
+                    "bench",
+                    "user.create",
+                    format!("user:{id}"),
+                    json!({}),
+                );
+                table
+                    .create_user(tenant_id, &user, &audit)
+                    .await
+                    .map_err(|e| failed("set-up: agent user", e))
+            }
+        })
+        .await?;
+    // One after another: each membership moves the service's version on.
+    for id in &users {
+        stratus_services::add_service_agent(
+            kernel,
+            request(
+                admin,
+                &[("serviceId", &service_id), ("o365Id", id.as_str())],
+                None,
+            ),
+        )
+        .await
+        .map_err(|e| failed("set-up: agent", e))?;
+    }
+    let profile_id = profile.id.to_string();
+    stream::iter(users.iter().map(Ok::<_, anyhow::Error>))
+        .try_for_each_concurrent(SET_UP_PARALLEL, |id| {
+            let profile_id = &profile_id;
+            async move {
+                stratus_services::put_user_state(
+                    kernel,
+                    request(
+                        admin,
+                        &[("o365Id", id.as_str())],
+                        Some(json!({ "activeProfileId": profile_id })),
+                    ),
+                )
+                .await
+                .map_err(|e| failed("set-up: duty", e))?;
+                stratus_services::put_presence(
+                    kernel,
+                    request(
+                        admin,
+                        &[("o365Id", id.as_str())],
+                        Some(json!({ "availability": "Available", "activity": "Available" })),
+                    ),
+                )
+                .await
+                .map_err(|e| failed("set-up: presence", e))?;
+                Ok(())
+            }
+        })
+        .await?;
+    Ok((service_id, users[0].to_string()))
+}
+
+/// A presence that differs from the one before it, so each call is a change.
+fn alternating_presence(i: u64) -> Value {
+    if i % 2 == 0 {
+        json!({ "availability": "Busy", "activity": "InACall" })
+    } else {
+        json!({ "availability": "Available", "activity": "Available" })
+    }
 }
 
 fn all_licenses(seats: u64) -> Value {
@@ -796,6 +928,37 @@ async fn count_round_trips(env: &Env, f: &Fixture) -> anyhow::Result<Vec<Row>> {
         .await?,
     );
 
+    // ---- services and agents -------------------------------------------------------------
+    let kernel = env.kernel();
+    rows.push(
+        measure(
+            counter,
+            "get-service-eligibility",
+            "1,000 members on duty",
+            |_| {
+                stratus_services::get_service_eligibility(
+                    &kernel,
+                    request(&f.admin, &[("serviceId", &f.service)], None),
+                )
+            },
+        )
+        .await?,
+    );
+    let kernel = env.kernel();
+    rows.push(
+        measure(counter, "put-presence", "a changed presence", |i| {
+            stratus_services::put_presence(
+                &kernel,
+                request(
+                    &f.admin,
+                    &[("o365Id", &f.member)],
+                    Some(alternating_presence(i as u64)),
+                ),
+            )
+        })
+        .await?,
+    );
+
     // ---- plugin administration ----------------------------------------------------------
     if f.plugin.is_ok() {
         rows.extend(count_plugin_round_trips(env, f).await?);
@@ -992,6 +1155,9 @@ enum Call {
     Simulate {
         body: Vec<u8>,
     },
+    Eligibility,
+    /// Each call a different presence than the one before.
+    PutPresence(AtomicU64),
     /// The baseline: this many strongly consistent GetItems of the tenant item.
     GetItems(u64),
 }
@@ -1030,6 +1196,12 @@ impl Subject<'_> {
                 &[("pluginName", PLUGIN), ("version", "1")],
                 body.clone(),
             ),
+            Call::Eligibility => request(&f.admin, &[("serviceId", &f.service)], None),
+            Call::PutPresence(calls) => request(
+                &f.admin,
+                &[("o365Id", &f.member)],
+                Some(alternating_presence(calls.fetch_add(1, Ordering::Relaxed))),
+            ),
             Call::GetItems(_) => Incoming::default(),
         })
     }
@@ -1060,6 +1232,14 @@ impl Subject<'_> {
                     .map(drop)
                     .map_err(|e| failed("simulate-plugin-version", e))
             }
+            Call::Eligibility => stratus_services::get_service_eligibility(kernel, incoming)
+                .await
+                .map(drop)
+                .map_err(|e| failed("get-service-eligibility", e)),
+            Call::PutPresence(_) => stratus_services::put_presence(kernel, incoming)
+                .await
+                .map(drop)
+                .map_err(|e| failed("put-presence", e)),
             Call::GetItems(n) => {
                 let table = kernel.table();
                 let tenant = Guid::parse(&self.fixture.tenant).context("tenant id")?;
@@ -1261,7 +1441,7 @@ fn time_operations(
 ) -> Vec<Comparison> {
     let mut criterion = Criterion::default().without_plots().configure_from_args();
     let simulation = simulation_body().to_string().into_bytes();
-    let cases: [(&'static str, Option<Call>); 5] = [
+    let cases: [(&'static str, Option<Call>); 7] = [
         ("get-user", Some(Call::GetUser)),
         ("create-user", Some(Call::CreateUser)),
         ("copy-user", Some(Call::CopyUser)),
@@ -1273,6 +1453,8 @@ fn time_operations(
                 .is_ok()
                 .then_some(Call::Simulate { body: simulation }),
         ),
+        ("get-service-eligibility", Some(Call::Eligibility)),
+        ("put-presence", Some(Call::PutPresence(AtomicU64::new(0)))),
     ];
     let mut comparisons = Vec::new();
     for (operation, call) in cases {

@@ -1,6 +1,7 @@
 //! Storage behaviour against DynamoDB Local (started by `cargo xtask test`): every
 //! invariant the table enforces, checked with real concurrent writers, through each
-//! feature's storage seam (provisioning, tenant administration, stored plugins).
+//! feature's storage seam (provisioning, tenant administration, stored plugins, tenant
+//! settings).
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
@@ -16,6 +17,8 @@ use stratus_routing::stored::PluginStore;
 use stratus_services::store::{ServiceStore, VersionedService};
 use stratus_tenant_admin::store::{Skill, TenantAdminStore};
 use stratus_tenant_admin::TenantAdminError;
+use stratus_tenant_settings::store::SettingsStore;
+use stratus_tenant_settings::SettingsError;
 
 /// A table of its own, fresh, so tests run in parallel without sharing state.
 async fn store() -> Store {
@@ -958,4 +961,86 @@ async fn concurrent_presence_news_leaves_the_latest() {
         .unwrap();
     assert!(!raw.items().is_empty());
     assert!(raw.items().iter().all(|i| i.contains_key("expiresAt")));
+}
+
+#[tokio::test]
+async fn settings_read_as_defaults_until_saved_and_saves_are_versioned() {
+    use stratus_kernel::settings::{MinimumProvisioningRole, TenantSettings};
+    let store = store().await;
+    let (t, _) = tenant(&store, 0).await;
+    assert_eq!(
+        store.tenant_settings(&t).await.unwrap(),
+        TenantSettings::default()
+    );
+    let read = store.settings_of_tenant(&t).await.unwrap().unwrap();
+    assert_eq!(read.version, 0);
+    let mut changed = read.settings.clone();
+    changed.service_provisioning.minimum_role = MinimumProvisioningRole::Disabled;
+    // Writers racing from the same read: exactly one wins, the rest are told to read again.
+    let record = audit(&t, "tenant.settings.update");
+    let results = join_all((0..4).map(|_| store.save_settings(&t, &read, &changed, &record))).await;
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .all(|e| *e == SettingsError::Kernel(Error::ConcurrentChange)));
+    let now = store.settings_of_tenant(&t).await.unwrap().unwrap();
+    assert_eq!((now.version, &now.settings), (1, &changed));
+    assert_eq!(store.tenant_settings(&t).await.unwrap(), changed);
+    assert_eq!(
+        store.save_settings(&t, &read, &changed, &record).await,
+        Err(SettingsError::Kernel(Error::ConcurrentChange)),
+        "a stale version"
+    );
+    // No tenant: nothing to read, nothing written.
+    let nobody = Guid::new_random();
+    assert_eq!(store.settings_of_tenant(&nobody).await.unwrap(), None);
+    assert_eq!(
+        store
+            .save_settings(&nobody, &Default::default(), &changed, &audit(&nobody, "x"))
+            .await,
+        Err(SettingsError::Kernel(Error::InvalidTenantId))
+    );
+}
+
+#[tokio::test]
+async fn an_older_settings_item_reads_missing_fields_as_defaults() {
+    use stratus_kernel::settings::{settings_key, Outbound, TenantSettings};
+    let store = store().await;
+    let (t, _) = tenant(&store, 0).await;
+    let mut item = settings_key(&t);
+    item.insert(
+        "outbound".into(),
+        AttributeValue::M(
+            [(
+                "maxScheduledTasksPerService".to_owned(),
+                AttributeValue::N("7".into()),
+            )]
+            .into(),
+        ),
+    );
+    item.insert("version".into(), AttributeValue::N("1".into()));
+    store
+        .client()
+        .put_item()
+        .table_name(store.name())
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+    let read = store.tenant_settings(&t).await.unwrap();
+    assert_eq!(
+        read,
+        TenantSettings {
+            outbound: Outbound {
+                max_scheduled_tasks_per_service: 7,
+                ..Outbound::default()
+            },
+            ..TenantSettings::default()
+        }
+    );
 }

@@ -10,6 +10,7 @@ use stratus_kernel::organization::validate_name;
 use stratus_kernel::table::{from_item, keys, not_exists, to_item, Change, Meaning, Table};
 use stratus_kernel::{Error, Guid, Incoming, Kernel};
 
+use crate::service::AssignmentType;
 use crate::ServiceError;
 
 /// Services one profile may cover (a profile covers what an agent can serve at once).
@@ -105,6 +106,23 @@ pub async fn create_responsibility_profile(
             "\"serviceIds\" contains a service that is not one of this tenant's: {missing}"
         ))
         .into());
+    }
+    // The seed's feature matrix: duty profiles exist for skill-based services only.
+    for item in &found {
+        let kind = item
+            .get("assignmentType")
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str)
+            .unwrap_or_default();
+        if kind != AssignmentType::SkillBased.id() {
+            let service = stratus_kernel::table::sort_key(item)
+                .trim_start_matches(keys::SERVICE_PREFIX)
+                .to_owned();
+            return Err(ServiceError::ProfileOnSkillBasedOnly {
+                service,
+                current: kind.to_owned(),
+            });
+        }
     }
     let profile = ResponsibilityProfile {
         id: Guid::new_random(),

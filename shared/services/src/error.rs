@@ -107,6 +107,11 @@ pub enum ServiceError {
         .current.id()
     )]
     ActiveOnTeamsBasedOnly { current: AssignmentType },
+    /// 400: the seed's feature matrix: duty profiles exist for skill-based services only.
+    #[error(
+        "Responsibility profiles cover skill-based services only; service {service} is {current}"
+    )]
+    ProfileOnSkillBasedOnly { service: String, current: String },
     #[error(transparent)]
     Kernel(#[from] Error),
 }
@@ -140,7 +145,8 @@ impl Problem for ServiceError {
             | ServiceError::ProfileNotAssigned { .. }
             | ServiceError::UnknownNotAvailableReason(_)
             | ServiceError::ReasonNotAssigned { .. }
-            | ServiceError::ActiveOnTeamsBasedOnly { .. } => StatusCode::BAD_REQUEST,
+            | ServiceError::ActiveOnTeamsBasedOnly { .. }
+            | ServiceError::ProfileOnSkillBasedOnly { .. } => StatusCode::BAD_REQUEST,
             ServiceError::Kernel(e) => e.status(),
         }
     }

@@ -5,9 +5,9 @@
 
 use serde_json::Value;
 use stratus_kernel::fields::Fields;
-use stratus_kernel::settings::Interact;
 use stratus_kernel::settings::{
-    InteractAuthorization, MinimumProvisioningRole, Outbound, TeamVisibility, TenantSettings,
+    Interact, InteractAuthorization, MinimumProvisioningRole, Outbound, TeamVisibility,
+    TenantSettings,
 };
 use stratus_kernel::{Error, Guid};
 
@@ -93,16 +93,7 @@ impl SettingsPatch {
             patch.interact_enabled = flag(&interact, "enabled")?;
             patch.interact_acs_connection_string =
                 connection_string(&interact, "acsConnectionString")?;
-            patch.interact_o365_user_id = nullable_text(&interact, "o365UserId", 36)?
-                .map(|id| {
-                    id.map(|id| {
-                        Guid::parse(&id).ok_or_else(|| {
-                            Error::field(&interact.name("o365UserId"), "must be a GUID")
-                        })
-                    })
-                    .transpose()
-                })
-                .transpose()?;
+            patch.interact_o365_user_id = nullable_guid(&interact, "o365UserId")?;
             patch.session_recovery_timeout_seconds = ranged(
                 &interact,
                 "sessionRecoveryTimeoutSeconds",
@@ -358,6 +349,17 @@ fn nullable_text(fields: &Fields, name: &str, max_chars: usize) -> Result<Nullab
         )),
         Some(Value::String(text)) => Ok(Some(Some(text.trim().to_owned()))),
         Some(_) => Err(Error::field(&fields.name(name), "must be a string or null")),
+    }
+}
+
+/// A GUID that `null` or an empty string clears.
+fn nullable_guid(fields: &Fields, name: &str) -> Result<Nullable<Guid>, Error> {
+    match nullable_text(fields, name, MAX_ACCOUNT_CHARS)? {
+        Some(Some(text)) => Guid::parse(&text)
+            .map(|id| Some(Some(id)))
+            .ok_or_else(|| Error::field(&fields.name(name), "must be a GUID")),
+        Some(None) => Ok(Some(None)),
+        None => Ok(None),
     }
 }
 
