@@ -149,7 +149,8 @@ impl Table {
     }
 
     /// Stores a user as Teams directory sync creates it (no seats: the Team's licences are
-    /// managed by the sync). No HTTP operation creates such users yet; tests plant them.
+    /// managed by the sync). Tests plant such users with it; the services feature creates
+    /// them from a team's roster (`POST /api/admin/services/from-team`).
     pub async fn put_teams_synced_user(
         &self,
         tenant_id: &str,
