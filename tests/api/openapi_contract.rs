@@ -483,15 +483,55 @@ fn function_packages_match_openapi() {
         );
         packages.insert(dir_name);
     }
-    let functions: BTreeSet<String> = OpenApi::load()
+    // An operation per route, and the functions no route reaches, which the template runs
+    // on a schedule.
+    let mut functions: BTreeSet<String> = OpenApi::load()
         .routes()
         .into_iter()
         .map(|(_, _, function)| function)
         .collect();
+    functions.extend(scheduled_functions(&yaml("infra/template.yaml")));
     let missing: Vec<_> = functions.difference(&packages).collect();
     let extra: Vec<_> = packages.difference(&functions).collect();
     assert!(
         missing.is_empty() && extra.is_empty(),
-        "functions/* disagrees with openapi.yaml operationIds\n  missing: {missing:?}\n  extra: {extra:?}"
+        "functions/* disagrees with openapi.yaml operationIds and the template's scheduled \
+         functions\n  missing: {missing:?}\n  extra: {extra:?}"
     );
+}
+
+/// The template's functions that only a schedule runs (every event of theirs is an
+/// EventBridge `Schedule`): no route, so no operation in openapi.yaml.
+fn scheduled_functions(template: &Yaml) -> BTreeSet<String> {
+    template_functions(template)
+        .into_iter()
+        .filter(|(_, _, properties)| {
+            let events = properties.get("Events").and_then(Yaml::as_mapping);
+            events.is_some_and(|events| {
+                !events.is_empty()
+                    && events.values().all(|event| {
+                        matches!(
+                            event.get("Type").and_then(Yaml::as_str),
+                            Some("Schedule" | "ScheduleV2")
+                        )
+                    })
+            })
+        })
+        .map(|(_, function, _)| function)
+        .collect()
+}
+
+#[test]
+fn scheduled_functions_have_no_route() {
+    let scheduled = scheduled_functions(&yaml("infra/template.yaml"));
+    assert!(
+        scheduled.contains("sync-teams-services"),
+        "the roster sync runs on a schedule: {scheduled:?}"
+    );
+    for (_, path, function) in router_routes() {
+        assert!(
+            !scheduled.contains(&function),
+            "{function} runs on a schedule but the router serves it at {path}"
+        );
+    }
 }

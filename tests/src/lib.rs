@@ -94,6 +94,12 @@ pub fn service_path(id: &str) -> String {
     format!("{SERVICES_PATH}/{id}")
 }
 
+pub const FROM_TEAM_PATH: &str = "/api/admin/services/from-team";
+
+pub fn sync_path(service_id: &str) -> String {
+    format!("{}/sync", service_path(service_id))
+}
+
 pub const TENANT_SETTINGS_PATH: &str = "/api/admin/tenant-settings";
 pub const WIDGET_KEY_PATH: &str = "/api/admin/tenant-settings/interact/widget-key";
 
@@ -319,6 +325,12 @@ impl Request {
         Request::new(Method::DELETE, service_path(id)).bearer(token)
     }
 
+    pub fn create_service_from_team(token: &str, body: impl Into<Body>) -> Request {
+        Request::new(Method::POST, FROM_TEAM_PATH)
+            .bearer(token)
+            .body(body)
+    }
+
     pub fn add_service_agent(token: &str, service: &str, user: &str) -> Request {
         Request::new(
             Method::PUT,
@@ -348,6 +360,10 @@ impl Request {
         Request::new(Method::PUT, "/api/me/state")
             .bearer(token)
             .body(body)
+    }
+
+    pub fn sync_service(token: &str, id: &str) -> Request {
+        Request::new(Method::POST, sync_path(id)).bearer(token)
     }
 
     pub fn put_user_state(token: &str, user: &str, body: impl Into<Body>) -> Request {
@@ -1314,4 +1330,134 @@ pub fn skill_config() -> Value {
         ],
         "overflow": { "reason": "no billing agent", "target": "billing-backup" }
     })
+}
+
+/// A person of a team in the Graph stand-in.
+#[derive(Clone, Debug)]
+pub struct TeamPerson {
+    pub user_id: String,
+    pub display_name: String,
+    pub email: String,
+    pub owner: bool,
+}
+
+impl TeamPerson {
+    /// A new person (fresh O365 id) called `name`.
+    pub fn new(name: &str) -> TeamPerson {
+        TeamPerson {
+            user_id: new_id(),
+            display_name: name.to_owned(),
+            email: format!("{}@contoso.com", name.to_lowercase().replace(' ', ".")),
+            owner: false,
+        }
+    }
+
+    pub fn owner(name: &str) -> TeamPerson {
+        TeamPerson {
+            owner: true,
+            ..TeamPerson::new(name)
+        }
+    }
+}
+
+/// The local Graph stand-in, steered through its `/_dev/` routes (`STRATUS_DEV_GRAPH_URL`,
+/// which `cargo xtask test` sets): teams and rosters, throttling, subscriptions.
+pub struct DevGraph {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl DevGraph {
+    pub fn from_env() -> DevGraph {
+        DevGraph {
+            url: env_required("STRATUS_DEV_GRAPH_URL")
+                .trim_end_matches('/')
+                .to_owned(),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("building the HTTP client"),
+        }
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Value) -> Value {
+        let url = format!("{}{path}", self.url);
+        let response = self
+            .http
+            .request(method, &url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{url}: the Graph stand-in did not answer: {e}"));
+        assert!(
+            response.status().is_success(),
+            "{url}: {}",
+            response.status()
+        );
+        response.json().await.unwrap_or(Value::Null)
+    }
+
+    /// Sets a team of `tenant` and its roster (replacing any earlier one).
+    pub async fn put_team(&self, tenant: &str, team: &str, name: &str, people: &[TeamPerson]) {
+        let members: Vec<Value> = people
+            .iter()
+            .map(|p| {
+                json!({ "userId": p.user_id, "displayName": p.display_name, "email": p.email,
+                        "roles": if p.owner { json!(["owner"]) } else { json!([]) } })
+            })
+            .collect();
+        self.send(
+            Method::PUT,
+            &format!("/_dev/tenants/{tenant}/teams/{team}"),
+            json!({ "displayName": name, "members": members }),
+        )
+        .await;
+    }
+
+    /// The tenant's next `requests` Graph requests answer 429 with `Retry-After: 1`.
+    pub async fn throttle(&self, tenant: &str, requests: u32) {
+        self.send(
+            Method::POST,
+            &format!("/_dev/tenants/{tenant}/throttle"),
+            json!({ "requests": requests }),
+        )
+        .await;
+    }
+
+    /// The tenant's subscriptions, `clientState` included.
+    pub async fn subscriptions(&self, tenant: &str) -> Vec<Value> {
+        self.send(
+            Method::GET,
+            &format!("/_dev/tenants/{tenant}/subscriptions"),
+            Value::Null,
+        )
+        .await["value"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+impl Stack {
+    /// Invokes a function no route reaches (a scheduled one) through `cargo lambda watch`'s
+    /// Lambda Invoke endpoint, as EventBridge would; its JSON answer.
+    pub async fn invoke(&self, function: &str, event: Value) -> Value {
+        let url = format!(
+            "{}/2015-03-31/functions/{function}/invocations",
+            self.api_url
+        );
+        let response = self
+            .http
+            .post(&url)
+            .json(&event)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("invoking {function}: {e}"));
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        assert!(status.is_success(), "invoking {function}: {status} {text}");
+        serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("invoking {function}: not JSON: {text}"))
+    }
 }

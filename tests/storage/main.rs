@@ -692,6 +692,7 @@ fn service(root: &OrganizationUnit) -> stratus_services::Service {
         assignment_type: stratus_services::AssignmentType::SkillBased,
         region: "ch-01".into(),
         created_at: String::new(),
+        team_id: None,
         distribution: None,
     }
 }
@@ -734,6 +735,7 @@ async fn service_with_agents(store: &Store, n: usize) -> (Guid, VersionedService
             o365_id: user.o365_id.clone(),
             active: false,
             added_at: String::new(),
+            portal_role: None,
             active_since: None,
         };
         store
@@ -789,6 +791,7 @@ async fn an_agent_added_after_the_service_was_read_stops_its_delete() {
         o365_id: root_user.o365_id.clone(),
         active: false,
         added_at: String::new(),
+        portal_role: None,
         active_since: None,
     };
     store

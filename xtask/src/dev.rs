@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use stratus_dev_graph::DEV_GRAPH_PORT;
 use stratus_dev_issuer::DEV_ISSUER_PORT;
 
 use crate::process::ensure_port_free;
@@ -13,6 +14,7 @@ pub async fn command() -> anyhow::Result<()> {
     let dynamodb = tools::ensure_stack_tools()?;
     ensure_port_free(DEV_DYNAMODB_PORT, "DynamoDB Local")?;
     ensure_port_free(DEV_API_PORT, "the API")?;
+    ensure_port_free(DEV_GRAPH_PORT, "the Graph stand-in")?;
     if let Some(port) = auth.dev_issuer_port {
         ensure_port_free(port, "the dev issuer")?;
     }
@@ -37,8 +39,10 @@ pub async fn command() -> anyhow::Result<()> {
             (None, None)
         }
     };
+    let mut graph_process = stack::start_dev_graph(DEV_GRAPH_PORT, "dev-graph").await?;
     // The rate-limit delay and RUST_LOG, when set, reach the functions through the environment.
-    let env = stack::function_env(DEV_DYNAMODB_PORT, &table, &auth, &operator_tenant, None)?;
+    let mut env = stack::function_env(DEV_DYNAMODB_PORT, &table, &auth, &operator_tenant, None)?;
+    env.extend(stack::graph_env(DEV_GRAPH_PORT, DEV_API_PORT));
     let mut watch = stack::start_watch(DEV_API_PORT, &[], &env, "dev-watch")?;
     let api = stack::api_url(DEV_API_PORT);
     stack::wait_for_api(&mut watch, &api, Duration::from_secs(15 * 60)).await?;
@@ -46,14 +50,20 @@ pub async fn command() -> anyhow::Result<()> {
     match (&issuer, auth.dev_issuer_port) {
         (Some(issuer), Some(port)) => {
             match seed::seed(&api, issuer, port, &operator_tenant).await {
-                Ok(seeded) => seed::print_examples(
-                    &api,
-                    issuer,
-                    port,
-                    &operator_tenant,
-                    &seeded,
-                    policy_dir.as_deref(),
-                )?,
+                Ok(seeded) => {
+                    seed::print_examples(
+                        &api,
+                        issuer,
+                        port,
+                        &operator_tenant,
+                        &seeded,
+                        policy_dir.as_deref(),
+                    )?;
+                    match seed::seed_demo_team(DEV_GRAPH_PORT, &seeded.tenant_id).await {
+                        Ok(()) => seed::print_team_examples(&api, &seeded),
+                        Err(err) => eprintln!("WARNING: the demo team was not set: {err:#}"),
+                    }
+                }
                 Err(err) => eprintln!(
                     "\nWARNING: seeding the demo tenant failed; the stack runs without demo \
                      data (retry with `cargo xtask seed`):\n{err:#}\nend of {}:\n{}",
@@ -69,7 +79,7 @@ pub async fn command() -> anyhow::Result<()> {
     }
 
     println!(
-        "\nLogs: {dir}/dev-watch.log (functions), {dir}/dev-dynamodb.log\n\
+        "\nLogs: {dir}/dev-watch.log (functions), {dir}/dev-dynamodb.log, {dir}/dev-graph.log\n\
          DynamoDB Local: {ddb} (in memory, table {table})\n\
          Stratus dev stack ready at {api} (Ctrl-C to stop)",
         dir = paths::logs_dir().display(),
@@ -81,6 +91,7 @@ pub async fn command() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(2)).await;
         database.ensure_running()?;
         watch.ensure_running()?;
+        graph_process.ensure_running()?;
         if let Some(process) = issuer_process.as_mut() {
             process.ensure_running()?;
         }

@@ -96,6 +96,7 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
             bench::command(rest).await
         }
         stack::SERVE_DEV_ISSUER => stack::serve_dev_issuer(rest),
+        stack::SERVE_DEV_GRAPH => stack::serve_dev_graph(rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(())

@@ -369,3 +369,64 @@ pub async fn command() -> anyhow::Result<()> {
         policy_dir.as_deref(),
     )
 }
+
+/// The demo team the Graph stand-in knows in the demo tenant (`cargo xtask dev`).
+pub const DEMO_TEAM_ID: &str = "7e1f3b9a-5c2d-4e8f-9a0b-1c2d3e4f5a6b";
+
+/// Sets the demo team and its roster in the Graph stand-in on `graph_port`.
+pub async fn seed_demo_team(graph_port: u16, tenant_id: &str) -> anyhow::Result<()> {
+    let people = [
+        (
+            "3a1b2c3d-0000-4000-8000-000000000001",
+            "Megan Bowen",
+            "owner",
+        ),
+        ("3a1b2c3d-0000-4000-8000-000000000002", "Alex Wilber", ""),
+        ("3a1b2c3d-0000-4000-8000-000000000003", "Lynne Robbins", ""),
+        (
+            "3a1b2c3d-0000-4000-8000-000000000004",
+            "Diego Siciliani",
+            "",
+        ),
+    ];
+    let members: Vec<Value> = people
+        .iter()
+        .map(|(id, name, role)| {
+            let email = format!(
+                "{}@contoso.com",
+                name.split(' ').next().unwrap_or("x").to_lowercase()
+            );
+            let roles: Vec<&str> = Some(*role).filter(|r| !r.is_empty()).into_iter().collect();
+            json!({ "userId": id, "displayName": name, "email": email, "roles": roles })
+        })
+        .collect();
+    let url = format!(
+        "{}/_dev/tenants/{tenant_id}/teams/{DEMO_TEAM_ID}",
+        stack::api_url(graph_port)
+    );
+    let response = stack::http_client(std::time::Duration::from_secs(10))?
+        .put(&url)
+        .json(&json!({ "displayName": "Customer Care", "members": members }))
+        .send()
+        .await
+        .with_context(|| format!("PUT {url}"))?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "PUT {url} answered {}",
+        response.status()
+    );
+    Ok(())
+}
+
+/// How to try Teams-based services against the demo team.
+pub fn print_team_examples(api: &str, seeded: &Seeded) {
+    println!(
+        r#"
+Teams-based services (the Graph stand-in knows the team "Customer Care", {DEMO_TEAM_ID}):
+curl -s -X POST {api}/api/admin/services/from-team -H "Authorization: Bearer $ADMIN_TOKEN" \
+     -H 'Content-Type: application/json' \
+     -d '{{"teamId":"{DEMO_TEAM_ID}","organizationUnitId":"{}","upn":"care@contoso.com","region":"ch-01"}}'
+curl -s -X POST {api}/api/admin/services/<serviceId>/sync -H "Authorization: Bearer $ADMIN_TOKEN""#,
+        seeded.support_ou_id
+    );
+}

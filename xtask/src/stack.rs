@@ -20,6 +20,7 @@ pub const DEV_API_PORT: u16 = 9000;
 const TEST_DYNAMODB_PORT: u16 = 8010;
 const TEST_API_PORT: u16 = 9100;
 const TEST_ISSUER_PORT: u16 = 9011;
+const TEST_GRAPH_PORT: u16 = 9012;
 
 fn test_port(base: u16) -> u16 {
     let offset = std::env::var("STRATUS_TEST_PORT_OFFSET")
@@ -36,6 +37,9 @@ pub fn test_api_port() -> u16 {
 }
 pub fn test_issuer_port() -> u16 {
     test_port(TEST_ISSUER_PORT)
+}
+pub fn test_graph_port() -> u16 {
+    test_port(TEST_GRAPH_PORT)
 }
 
 const AUTH_VARS: [&str; 3] = [
@@ -178,6 +182,70 @@ fn local_artifact_key() -> anyhow::Result<String> {
         .with_context(|| format!("creating {}", paths::stratus_dir().display()))?;
     std::fs::write(&path, &key).with_context(|| format!("writing {}", path.display()))?;
     Ok(key)
+}
+
+/// What the functions need to reach the Graph stand-in on `port` (SPEC §9), and where Graph
+/// is to deliver presence notifications (the API on `api_port`).
+pub fn graph_env(port: u16, api_port: u16) -> Vec<(String, String)> {
+    [
+        (
+            "STRATUS_PRESENCE_NOTIFICATION_URL",
+            format!("{}/api/graph/presence-notifications", api_url(api_port)),
+        ),
+        ("STRATUS_GRAPH_BASE_URL", stratus_dev_graph::base_url(port)),
+        (
+            "STRATUS_GRAPH_TOKEN_URL",
+            stratus_dev_graph::token_url(port),
+        ),
+        (
+            "STRATUS_GRAPH_CLIENT_ID",
+            stratus_dev_graph::DEV_CLIENT_ID.to_owned(),
+        ),
+        (
+            "STRATUS_GRAPH_CLIENT_SECRET",
+            stratus_dev_graph::DEV_CLIENT_SECRET.to_owned(),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect()
+}
+
+/// Serves the Graph stand-in on `port` from a child process (like the dev issuer: the
+/// stand-in's state lives as long as the stack, whatever xtask does meanwhile).
+pub async fn start_dev_graph(port: u16, log_name: &str) -> anyhow::Result<Service> {
+    let exe = match Path::new("/proc/self/exe") {
+        linux if linux.exists() => linux.to_path_buf(),
+        _ => std::env::current_exe().context("finding the xtask binary")?,
+    };
+    let mut command = Command::new(exe);
+    command.args([SERVE_DEV_GRAPH, &port.to_string()]);
+    let log = paths::logs_dir().join(format!("{log_name}.log"));
+    let mut service = Service::start(&format!("the Graph stand-in on port {port}"), command, &log)?;
+    process::wait_for_port(&mut service, port, Duration::from_secs(30)).await?;
+    println!(
+        "==> Microsoft Graph stand-in on {}",
+        stratus_dev_graph::base_url(port)
+    );
+    Ok(service)
+}
+
+/// The hidden xtask command the Graph stand-in's process runs.
+pub const SERVE_DEV_GRAPH: &str = "serve-dev-graph";
+
+/// `xtask serve-dev-graph PORT`: serves the Graph stand-in until killed.
+pub fn serve_dev_graph(args: &[String]) -> anyhow::Result<()> {
+    let [port] = args else {
+        bail!("usage: xtask {SERVE_DEV_GRAPH} PORT");
+    };
+    let port: u16 = port
+        .parse()
+        .with_context(|| format!("{port:?} is not a port"))?;
+    let (server, _) = stratus_dev_graph::serve(port)
+        .with_context(|| format!("serving the Graph stand-in on port {port}"))?;
+    server
+        .join()
+        .map_err(|_| anyhow::anyhow!("the Graph stand-in's server thread panicked"))
 }
 
 /// Sets `env` on `command` and drops AWS variables that would mix real credentials into

@@ -9,7 +9,9 @@ use std::time::Duration;
 use anyhow::bail;
 
 use crate::process::{self, ensure_port_free, Service, TestCounts};
-use crate::stack::{self, test_api_port, test_dynamodb_port, test_issuer_port, Auth};
+use crate::stack::{
+    self, test_api_port, test_dynamodb_port, test_graph_port, test_issuer_port, Auth,
+};
 use crate::{paths, policies, table, tools};
 
 /// Watch starts up to this many instances of a function for parallel tests.
@@ -104,6 +106,7 @@ pub async fn command() -> anyhow::Result<()> {
     ensure_port_free(test_dynamodb_port(), "DynamoDB Local (test)")?;
     ensure_port_free(test_api_port(), "the API (test)")?;
     ensure_port_free(test_issuer_port(), "the dev issuer (test)")?;
+    ensure_port_free(test_graph_port(), "the Graph stand-in (test)")?;
     let root = paths::repo_root();
     let mut report = Report::default();
 
@@ -129,13 +132,14 @@ pub async fn command() -> anyhow::Result<()> {
     let table = table::table_name();
     let auth = Auth::dev(test_issuer_port());
     let operator_tenant = stack::operator_tenant_id();
-    let env = stack::function_env(
+    let mut env = stack::function_env(
         test_dynamodb_port(),
         &table,
         &auth,
         &operator_tenant,
         Some(RATE_LIMIT_MAX_DELAY_MS),
     )?;
+    env.extend(stack::graph_env(test_graph_port(), test_api_port()));
 
     let mut database =
         match stack::start_dynamodb(&dynamodb, test_dynamodb_port(), &table, "test-dynamodb").await
@@ -318,6 +322,7 @@ async fn run_blackbox(
 ) -> anyhow::Result<()> {
     let (_issuer, mut issuer_process) =
         stack::start_dev_issuer(test_issuer_port(), "test-issuer").await?;
+    let mut graph_process = stack::start_dev_graph(test_graph_port(), "test-graph").await?;
     let watch = watch_slot.insert(stack::start_watch(
         test_api_port(),
         &["--ignore-changes", "--concurrency", WATCH_CONCURRENCY],
@@ -340,7 +345,8 @@ async fn run_blackbox(
         command
             .env("STRATUS_API_URL", &api)
             .env("STRATUS_DEV_ISSUER_DIR", paths::issuer_dir())
-            .env("STRATUS_DEV_ISSUER_PORT", test_issuer_port().to_string());
+            .env("STRATUS_DEV_ISSUER_PORT", test_issuer_port().to_string())
+            .env("STRATUS_DEV_GRAPH_URL", stack::api_url(test_graph_port()));
         command
     };
     // Two kinds of test run after the parallel ones, one at a time: long compiles, which
@@ -369,6 +375,7 @@ async fn run_blackbox(
         process::run_tests("black-box tests: dependencies down", &mut outage),
     );
     issuer_process.ensure_running()?;
+    graph_process.ensure_running()?;
     database.ensure_running()?;
     watch.ensure_running()?;
     Ok(())

@@ -229,6 +229,8 @@ pub enum Dependency {
     Database,
     /// The token issuer's key set (JWKS).
     TokenIssuer,
+    /// Microsoft Graph (Teams rosters, presence subscriptions).
+    Graph,
 }
 
 impl Dependency {
@@ -237,6 +239,7 @@ impl Dependency {
         match self {
             Dependency::Database => "The database",
             Dependency::TokenIssuer => "The token issuer's key service",
+            Dependency::Graph => "Microsoft Graph",
         }
     }
 
@@ -245,6 +248,7 @@ impl Dependency {
         match self {
             Dependency::Database => "dynamodb",
             Dependency::TokenIssuer => "jwks",
+            Dependency::Graph => "graph",
         }
     }
 }

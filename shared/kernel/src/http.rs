@@ -154,3 +154,40 @@ where
     }))
     .await
 }
+
+/// [`run`] for a function that no HTTP route reaches: an EventBridge schedule (or an
+/// operator's invoke) hands it an event, which `operation` reads as JSON, and its JSON answer
+/// is the invocation's result. A failure is logged with its chain and fails the invocation,
+/// so the schedule's retry policy and the function's error metric see it.
+pub async fn run_scheduled<F, Fut, T, E>(operation: F) -> Result<(), BoxError>
+where
+    F: Fn(Arc<Kernel>, serde_json::Value) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, E>> + Send,
+    T: Serialize,
+    E: Problem,
+{
+    lambda_http::tracing::init_default_subscriber();
+    let kernel = Arc::new(
+        Kernel::from_env()
+            .await
+            .map_err(|e| format!("start-up: {}", chain(&e)))?,
+    );
+    let operation = Arc::new(operation);
+    lambda_http::lambda_runtime::run(service_fn(
+        move |event: lambda_http::LambdaEvent<serde_json::Value>| {
+            let kernel = kernel.clone();
+            let operation = operation.clone();
+            async move {
+                let request_id = event.context.request_id.clone();
+                match operation(kernel, event.payload).await {
+                    Ok(answer) => Ok::<_, BoxError>(serde_json::to_value(answer)?),
+                    Err(error) => {
+                        tracing::error!(request_id, error = %chain(&error), "scheduled run failed");
+                        Err(chain(&error).into())
+                    }
+                }
+            }
+        },
+    ))
+    .await
+}

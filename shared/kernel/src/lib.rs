@@ -35,7 +35,7 @@ pub mod tenant;
 pub mod user;
 
 pub use error::{Error, Problem};
-pub use http::{run, BoxError, Reply};
+pub use http::{run, run_scheduled, BoxError, Reply};
 pub use kernel::{retry_on_race, Kernel, Settings};
 pub use lambda_http::http::StatusCode;
 pub use license::{LicenseCount, LicenseType, LicenseUsage};

@@ -20,12 +20,25 @@ use crate::{existing_service, service_id, ServiceError};
 pub struct Agent {
     pub service_id: Guid,
     pub o365_id: Guid,
-    /// Agents of skill-based services start inactive: their duty decides.
+    /// Agents of skill-based services start inactive: their duty decides; members of
+    /// Teams-based services start active.
     pub active: bool,
     pub added_at: String,
     /// When `active` last changed (none: never, since `added_at`).
     #[serde(default)]
     pub active_since: Option<String>,
+    /// A Teams-based service's member's portal role, from their role in the team. Kept on
+    /// the membership, not the user: one person can own one team and be a member of another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal_role: Option<PortalRole>,
+}
+
+/// The portal role a Teams-based service's member gets from the team (the seed: "Existing
+/// MS Teams roles (owner and member) are included as Nimbus users").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PortalRole {
+    Owner,
+    Member,
 }
 
 /// Whether `user` may become an agent of `service`, and if not, the rule it breaks.
@@ -76,6 +89,7 @@ pub async fn add_service_agent(kernel: &Kernel, incoming: Incoming) -> Result<Ag
             active: false,
             added_at: audit.at.clone(),
             active_since: None,
+            portal_role: None,
         };
         table
             .add_agent(&admin.tenant_id, &service, &user, &agent, &audit)

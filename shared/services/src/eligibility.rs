@@ -257,6 +257,7 @@ mod tests {
             active: t == AssignmentType::TeamsBased,
             added_at: String::new(),
             active_since: None,
+            portal_role: None,
         };
         let state = AgentState {
             o365_id: Some(user.o365_id.clone()),

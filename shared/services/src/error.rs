@@ -46,6 +46,27 @@ pub enum ServiceError {
     /// 404: the user is not an agent of the service.
     #[error("User {user} is not an agent of service {service}")]
     NotAnAgent { service: String, user: String },
+    /// 403: the tenant setting (SPEC §4, seed: Tenant Administration > Provisioning).
+    #[error(
+        "Provisioning services from teams is disabled for this tenant (tenant setting \
+         serviceProvisioning.minimumRole is Disabled)"
+    )]
+    ProvisioningDisabled,
+    /// 403: the tenant setting asks for a tenant admin.
+    #[error(
+        "Only tenant administrators may provision services from teams (tenant setting \
+         serviceProvisioning.minimumRole is TenantAdmin)"
+    )]
+    ProvisioningNeedsTenantAdmin,
+    /// 400: the body's team is not one Microsoft Graph knows in this tenant.
+    #[error("\"teamId\" {0} is not a team of this tenant in Microsoft Teams")]
+    TeamNotFound(String),
+    /// 409: the service's team was deleted (or left the tenant) since it was provisioned.
+    #[error("The service's team {0} no longer exists in Microsoft Teams")]
+    TeamGone(String),
+    /// 400: only Teams-based services have a roster to sync.
+    #[error("Only Teams-based services sync with a team; this service is {}", .current.id())]
+    NotTeamsBased { current: AssignmentType },
     /// 400: the seed's feature matrix: no distribution on services without users.
     #[error("Services with user assignment type None have no distribution settings")]
     NoDistributionOnNone,
@@ -103,14 +124,20 @@ impl Problem for ServiceError {
             | ServiceError::NotAMemberAnywhere(_) => StatusCode::NOT_FOUND,
             ServiceError::UpnTaken(_)
             | ServiceError::AssignmentTypeFixed { .. }
-            | ServiceError::RegionFixed { .. } => StatusCode::CONFLICT,
+            | ServiceError::RegionFixed { .. }
+            | ServiceError::TeamGone(_) => StatusCode::CONFLICT,
+            ServiceError::ProvisioningDisabled | ServiceError::ProvisioningNeedsTenantAdmin => {
+                StatusCode::FORBIDDEN
+            }
             ServiceError::RegionRequired { .. }
             | ServiceError::UnknownRegion { .. }
             | ServiceError::NameFromTeam
             | ServiceError::TeamsBasedFromTeamOnly
             | ServiceError::AgentsOnSkillBasedOnly { .. }
             | ServiceError::AgentWithoutContactCenterLicense(_)
-            | ServiceError::NoDistributionOnNone
+            | ServiceError::TeamNotFound(_)
+            | ServiceError::NotTeamsBased { .. } => StatusCode::BAD_REQUEST,
+            ServiceError::NoDistributionOnNone
             | ServiceError::PolicyOnSkillBasedOnly { .. }
             | ServiceError::NoSuchPluginVersion { .. }
             | ServiceError::ConfigurationRefused { .. }

@@ -16,6 +16,7 @@ pub mod presence;
 pub mod service;
 pub mod state;
 pub mod store;
+pub mod teams;
 
 use std::sync::OnceLock;
 
@@ -26,7 +27,7 @@ use stratus_kernel::fields::path_guid;
 use stratus_kernel::table::Table;
 use stratus_kernel::{retry_on_race, Error, Guid, Incoming, Kernel};
 
-pub use agents::{add_service_agent, check_agent, remove_service_agent, Agent};
+pub use agents::{add_service_agent, check_agent, remove_service_agent, Agent, PortalRole};
 pub use distribution::{put_service_distribution, DistributionSettings};
 pub use duty::{
     create_not_available_reason, create_responsibility_profile, list_not_available_reasons,
@@ -37,6 +38,10 @@ pub use error::ServiceError;
 pub use service::{AssignmentType, NewService, Service, ServicePatch};
 pub use state::{put_my_service_active, put_my_state, put_presence, put_user_state};
 use store::ServiceStore;
+pub use teams::{
+    create_service_from_team, graph_from_env, sync_service, sync_teams_services, GraphSetup,
+    SyncCounts,
+};
 
 type Result<T> = std::result::Result<T, ServiceError>;
 
@@ -145,6 +150,7 @@ pub async fn create_service(kernel: &Kernel, incoming: Incoming) -> Result<Servi
             assignment_type: new.assignment_type,
             region,
             created_at: audit.at.clone(),
+            team_id: None,
             distribution: (new.assignment_type != AssignmentType::None)
                 .then(DistributionSettings::default),
         };

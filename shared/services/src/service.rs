@@ -73,6 +73,9 @@ pub struct Service {
     /// The tenant's data region (the same for all of its services).
     pub region: String,
     pub created_at: String,
+    /// The Microsoft Teams team a Teams-based service was provisioned from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<Guid>,
     /// Distribution settings; none on services of type None.
     pub distribution: Option<crate::DistributionSettings>,
 }
@@ -219,7 +222,7 @@ fn license_type(body: &Fields) -> Result<Option<LicenseType>, Error> {
 }
 
 /// A SIP address: `user@domain`, no spaces or control characters, bounded.
-fn upn(text: &str) -> Result<String, Error> {
+pub(crate) fn upn(text: &str) -> Result<String, Error> {
     let upn = text.trim();
     let shaped = upn
         .split_once('@')
@@ -271,6 +274,7 @@ pub(crate) fn test_service(assignment_type: AssignmentType) -> Service {
         assignment_type,
         region: "ch-01".into(),
         created_at: String::new(),
+        team_id: None,
         distribution: None,
     }
 }
@@ -304,6 +308,7 @@ mod tests {
             assignment_type,
             region: "ch-01".into(),
             created_at: String::new(),
+            team_id: None,
             distribution: None,
         }
     }

@@ -9,9 +9,11 @@ use stratus_kernel::table::{
 };
 use stratus_kernel::{Error, Guid};
 
-use crate::service::Service;
+use crate::service::{AssignmentType, Service};
+use crate::teams::{membership, new_user, Step};
 use crate::{Agent, ServiceError};
 use aws_sdk_dynamodb::types::AttributeValue;
+use stratus_kernel::table::user_item;
 use stratus_kernel::table::{
     agent_state_key, batches_of, state_change_item, AgentState, Expr, StateChange, VersionedUser,
 };
@@ -121,6 +123,32 @@ pub trait ServiceStore {
         audit: &AuditRecord,
     ) -> Result<(), ServiceError>;
 
+    /// Stores a new Teams-based service as [`ServiceStore::create_service`] does, entered in
+    /// the registry the scheduled sync reads, with the first people of its roster.
+    async fn create_teams_service(
+        &self,
+        tenant: &Guid,
+        service: &Service,
+        steps: &[Step],
+        audit: &AuditRecord,
+    ) -> Result<(), ServiceError>;
+
+    /// Applies roster changes to a Teams-based service still at the version read, moving
+    /// the version on (so a concurrent delete reads its members again).
+    async fn apply_roster(
+        &self,
+        tenant: &Guid,
+        service: &VersionedService,
+        steps: &[Step],
+        audit: &AuditRecord,
+    ) -> Result<(), ServiceError>;
+
+    /// Every membership of a service, across pages.
+    async fn agents_of(&self, tenant: &Guid, service: &Guid) -> Result<Vec<Agent>, Error>;
+
+    /// (tenant, service) of every Teams-based service, across pages.
+    async fn teams_services(&self) -> Result<Vec<(Guid, Guid)>, Error>;
+
     /// Deletes a service read at `before`, its UPN guard and its memberships (both sides),
     /// and frees its seat.
     async fn delete_service(
@@ -146,6 +174,7 @@ struct ServiceItem {
     region: String,
     created_at: String,
     #[serde(default)]
+    team_id: Option<Guid>,
     distribution: Option<crate::DistributionSettings>,
 }
 
@@ -161,6 +190,7 @@ impl From<&Service> for ServiceItem {
             assignment_type: s.assignment_type,
             region: s.region.clone(),
             created_at: s.created_at.clone(),
+            team_id: s.team_id.clone(),
             distribution: s.distribution.clone(),
         }
     }
@@ -178,6 +208,7 @@ impl From<ServiceItem> for Service {
             assignment_type: i.assignment_type,
             region: i.region,
             created_at: i.created_at,
+            team_id: i.team_id,
             distribution: i.distribution,
         }
     }
@@ -207,6 +238,150 @@ fn versioned(item: Item) -> Result<VersionedService, Error> {
         service: stored.into(),
         version,
     })
+}
+
+/// The items of a new service: the service, its UPN guard, its licence seat and the tenant's
+/// data region (one update of the tenant item).
+fn add_service_creation(
+    c: &mut Change<ServiceError>,
+    tenant: &Guid,
+    service: &Service,
+) -> Result<(), Error> {
+    c.put(
+        service_item(tenant, service, 1)?,
+        Some(not_exists()),
+        Meaning::Fails(Error::ConcurrentChange.into()),
+    )?;
+    c.put(
+        upn_guard(tenant, service),
+        Some(not_exists()),
+        Meaning::Fails(ServiceError::UpnTaken(service.upn.clone())),
+    )?;
+    // Another first service fixing another region meanwhile: read again, decide again.
+    c.seats_in_region(
+        tenant,
+        &[service.license_type],
+        &[],
+        Some((&service.region, Error::ConcurrentChange.into())),
+    )
+}
+
+/// The tenant's entry among those whose agents' presence is subscribed to; put with every
+/// change that adds a membership (idempotent: the same item every time).
+fn register_presence_tenant(c: &mut Change<ServiceError>, tenant: &Guid) -> Result<(), Error> {
+    c.put(
+        key(
+            keys::PRESENCE_TENANTS_PK.to_owned(),
+            keys::presence_tenant_sk(tenant),
+        ),
+        None,
+        Meaning::Unconditional,
+    )
+}
+
+fn teams_registry_key(tenant: &Guid, service: &Guid) -> Item {
+    key(
+        keys::TEAMS_SERVICES_PK.to_owned(),
+        keys::teams_service_sk(tenant, service),
+    )
+}
+
+/// A membership stored twice: under the service and, mirrored, under the user.
+fn put_membership(
+    c: &mut Change<ServiceError>,
+    pk: &str,
+    agent: &Agent,
+    condition: Option<(&str, Expr)>,
+) -> Result<(), Error> {
+    c.put(
+        to_item(
+            pk.to_owned(),
+            keys::member_sk(&agent.service_id, &agent.o365_id),
+            agent,
+        )?,
+        condition,
+        Meaning::Fails(Error::ConcurrentChange.into()),
+    )?;
+    c.put(
+        to_item(
+            pk.to_owned(),
+            keys::user_membership_sk(&agent.o365_id, &agent.service_id),
+            agent,
+        )?,
+        None,
+        Meaning::Unconditional,
+    )
+}
+
+/// A user record written back at the next version, if still at the one it was read at.
+fn put_user(
+    c: &mut Change<ServiceError>,
+    tenant: &Guid,
+    user: &VersionedUser,
+) -> Result<(), Error> {
+    c.put(
+        user_item(tenant, &user.user, user.version + 1)?,
+        Some(version_is(user.version)),
+        Meaning::Fails(Error::ConcurrentChange.into()),
+    )
+}
+
+/// The items of roster steps. Every condition that fails means another writer got there
+/// first: the sync reads again and plans again.
+fn add_roster_steps(
+    c: &mut Change<ServiceError>,
+    tenant: &Guid,
+    service: &Service,
+    steps: &[Step],
+    audit: &AuditRecord,
+) -> Result<(), Error> {
+    let pk = keys::tenant_pk(tenant);
+    if steps.iter().any(|s| matches!(s, Step::Add { .. })) {
+        register_presence_tenant(c, tenant)?;
+    }
+    for step in steps {
+        match step {
+            Step::Add { person, user } => {
+                match user {
+                    Some(user) => put_user(c, tenant, user)?,
+                    None => c.put(
+                        user_item(tenant, &new_user(person, &service.organization_unit_id), 1)?,
+                        Some(not_exists()),
+                        Meaning::Fails(Error::ConcurrentChange.into()),
+                    )?,
+                }
+                put_membership(
+                    c,
+                    &pk,
+                    &membership(&service.id, person, audit),
+                    Some(not_exists()),
+                )?;
+                // Presence and duty are kept from a user's first membership on.
+                c.ensure_agent_state(tenant, &person.o365_id)?;
+            }
+            Step::Remove { o365_id } => {
+                c.delete(
+                    key(pk.clone(), keys::member_sk(&service.id, o365_id)),
+                    None,
+                    Meaning::Unconditional,
+                )?;
+                c.delete(
+                    key(pk.clone(), keys::user_membership_sk(o365_id, &service.id)),
+                    None,
+                    Meaning::Unconditional,
+                )?;
+            }
+            Step::Update { user, agent } => {
+                if let Some(user) = user {
+                    put_user(c, tenant, user)?;
+                }
+                if let Some(agent) = agent {
+                    put_membership(c, &pk, agent, Some(("attribute_exists(PK)", Expr::new())))?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The plugin version a service's policy names, if any.
@@ -240,6 +415,72 @@ fn count_assignment(
 }
 
 impl ServiceStore for Table {
+    async fn create_teams_service(
+        &self,
+        tenant: &Guid,
+        service: &Service,
+        steps: &[Step],
+        audit: &AuditRecord,
+    ) -> Result<(), ServiceError> {
+        let mut c = Change::on(self);
+        add_service_creation(&mut c, tenant, service)?;
+        let mut entry = teams_registry_key(tenant, &service.id);
+        entry.insert("tenantId".into(), s(tenant.as_str()));
+        entry.insert("serviceId".into(), s(service.id.as_str()));
+        c.put(entry, None, Meaning::Unconditional)?;
+        add_roster_steps(&mut c, tenant, service, steps, audit)?;
+        c.audit(audit)?;
+        self.commit(c).await
+    }
+
+    async fn apply_roster(
+        &self,
+        tenant: &Guid,
+        service: &VersionedService,
+        steps: &[Step],
+        audit: &AuditRecord,
+    ) -> Result<(), ServiceError> {
+        let mut c = Change::on(self);
+        c.update(
+            key(
+                keys::tenant_pk(tenant),
+                keys::service_sk(&service.service.id),
+            ),
+            "SET version = :next",
+            "version = :v",
+            Expr::new()
+                .value(":v", n(service.version))
+                .value(":next", n(service.version + 1)),
+            Meaning::FailsUnless {
+                absent: ServiceError::NotFound(service.service.id.to_string()),
+                failed: Error::ConcurrentChange.into(),
+            },
+        )?;
+        add_roster_steps(&mut c, tenant, &service.service, steps, audit)?;
+        c.audit(audit)?;
+        self.commit(c).await
+    }
+
+    async fn agents_of(&self, tenant: &Guid, service: &Guid) -> Result<Vec<Agent>, Error> {
+        self.query_prefix(keys::tenant_pk(tenant), &keys::members_prefix(service))
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
+    async fn teams_services(&self) -> Result<Vec<(Guid, Guid)>, Error> {
+        Ok(self
+            .query_prefix(keys::TEAMS_SERVICES_PK.to_owned(), "")
+            .await?
+            .iter()
+            .filter_map(|item| {
+                let (tenant, service) = sort_key(item).split_once('#')?;
+                Some((Guid::parse(tenant)?, Guid::parse(service)?))
+            })
+            .collect())
+    }
+
     async fn create_service(
         &self,
         tenant: &Guid,
@@ -247,23 +488,7 @@ impl ServiceStore for Table {
         audit: &AuditRecord,
     ) -> Result<(), ServiceError> {
         let mut c = Change::on(self);
-        c.put(
-            service_item(tenant, service, 1)?,
-            Some(not_exists()),
-            Meaning::Fails(Error::ConcurrentChange.into()),
-        )?;
-        c.put(
-            upn_guard(tenant, service),
-            Some(not_exists()),
-            Meaning::Fails(ServiceError::UpnTaken(service.upn.clone())),
-        )?;
-        // Another first service fixing another region meanwhile: read again, decide again.
-        c.seats_in_region(
-            tenant,
-            &[service.license_type],
-            &[],
-            Some((&service.region, Error::ConcurrentChange.into())),
-        )?;
+        add_service_creation(&mut c, tenant, service)?;
         c.audit(audit)?;
         self.commit(c).await
     }
@@ -509,6 +734,7 @@ impl ServiceStore for Table {
             version_is(user.version),
             Meaning::Fails(Error::ConcurrentChange.into()),
         )?;
+        register_presence_tenant(&mut c, tenant)?;
         c.ensure_agent_state(tenant, &agent.o365_id)?;
         c.audit(audit)?;
         self.commit(c).await
@@ -586,6 +812,13 @@ impl ServiceStore for Table {
         )?;
         for sk in last {
             c.delete(key(pk.clone(), sk), None, Meaning::Unconditional)?;
+        }
+        if service.assignment_type == AssignmentType::TeamsBased {
+            c.delete(
+                teams_registry_key(tenant, &service.id),
+                None,
+                Meaning::Unconditional,
+            )?;
         }
         c.seats(tenant, &[], &[service.license_type])?;
         if let Some((plugin, version)) = policy_of(service) {

@@ -85,6 +85,35 @@ pub fn service_upn_sk(upn: &str) -> String {
     format!("SERVICEUPN#{}", upn.to_lowercase())
 }
 
+/// Every Teams-based service of every tenant, in a partition of its own, so the scheduled
+/// roster sync finds them with one paginated query instead of a scan of the table.
+pub const TEAMS_SERVICES_PK: &str = "TEAMSSERVICES";
+pub fn teams_service_sk(tenant: &Guid, service: &Guid) -> String {
+    format!("{tenant}#{service}")
+}
+
+/// Every tenant that has (or had) a service member, in a partition of its own: the tenants
+/// whose agents' presence Stratus subscribes to. Written with each new membership.
+pub const PRESENCE_TENANTS_PK: &str = "PRESENCETENANTS";
+pub fn presence_tenant_sk(tenant: &Guid) -> String {
+    tenant.to_string()
+}
+/// A Graph presence subscription of the tenant, by Graph's subscription id.
+pub fn presence_subscription_sk(id: &str) -> String {
+    format!("PRESENCESUB#{id}")
+}
+pub const PRESENCE_SUBSCRIPTION_PREFIX: &str = "PRESENCESUB#";
+/// Per-tenant counters of presence notifications refused or ignored.
+pub const PRESENCE_COUNTERS_SK: &str = "PRESENCECOUNTERS";
+
+/// Prefix of every membership of the tenant (all services).
+pub const MEMBER_PREFIX: &str = "MEMBER#";
+/// The user of a service-side membership key.
+pub fn member_of_member_sk(sk: &str) -> Option<Guid> {
+    let (_service, user) = sk.strip_prefix(MEMBER_PREFIX)?.split_once('#')?;
+    Guid::parse(user)
+}
+
 /// A responsibility profile (which services' tasks an agent on it takes).
 pub fn profile_sk(profile: &Guid) -> String {
     format!("PROFILE#{profile}")
@@ -138,5 +167,7 @@ mod tests {
         );
         assert!(member_sk(&service, &user).starts_with(&members_prefix(&service)));
         assert_eq!(member_sk_of_user_membership(&user_sk(&user)), None);
+        assert_eq!(member_of_member_sk(&member_sk(&service, &user)), Some(user));
+        assert_eq!(member_of_member_sk("MEMBER#x"), None);
     }
 }
