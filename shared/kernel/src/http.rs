@@ -17,9 +17,26 @@ pub use lambda_http::Error as BoxError;
 
 /// A successful answer: a status and an optional JSON body (or, if the body could not be
 /// encoded, the 500 that says so).
-pub struct Reply(Result<(StatusCode, Option<serde_json::Value>), Error>);
+pub struct Reply(Result<(StatusCode, Option<Answer>), Error>);
+
+/// A successful answer's body.
+enum Answer {
+    Json(serde_json::Value),
+    /// `text/plain` (Graph's webhook validation echoes its token this way).
+    Text(String),
+}
 
 impl Reply {
+    /// 202 with a JSON body: accepted, and what became of it.
+    pub fn accepted<T: Serialize>(value: &T) -> Reply {
+        Reply::json(StatusCode::ACCEPTED, value)
+    }
+
+    /// A `text/plain` answer.
+    pub fn text(status: StatusCode, text: impl Into<String>) -> Reply {
+        Reply(Ok((status, Some(Answer::Text(text.into())))))
+    }
+
     pub fn ok<T: Serialize>(value: &T) -> Reply {
         Reply::json(StatusCode::OK, value)
     }
@@ -35,7 +52,7 @@ impl Reply {
     fn json<T: Serialize>(status: StatusCode, value: &T) -> Reply {
         Reply(
             serde_json::to_value(value)
-                .map(|body| (status, Some(body)))
+                .map(|body| (status, Some(Answer::Json(body))))
                 .map_err(|e| Error::internal_from("encoding the answer", e)),
         )
     }
@@ -45,13 +62,20 @@ impl Reply {
             Ok(answer) => answer,
             Err(error) => return problem_response(&error, request_id),
         };
-        let mut builder = Response::builder().status(status);
-        if body.is_some() {
-            builder = builder.header(header::CONTENT_TYPE, "application/json");
-        }
-        let body = body
-            .map(|b| Body::Text(b.to_string()))
-            .unwrap_or(Body::Empty);
+        let builder = Response::builder().status(status);
+        let (builder, body) = match body {
+            None => (builder, Body::Empty),
+            Some(Answer::Json(json)) => (
+                builder.header(header::CONTENT_TYPE, "application/json"),
+                Body::Text(json.to_string()),
+            ),
+            Some(Answer::Text(text)) => (
+                builder
+                    .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                    .header("x-content-type-options", "nosniff"),
+                Body::Text(text),
+            ),
+        };
         builder.body(body).unwrap_or_else(|_| fallback())
     }
 }

@@ -1,13 +1,17 @@
 //! Agents' Teams presence from Microsoft Graph: the subscriptions that make Graph send it
 //! (created and renewed by the scheduled `renew-presence-subscriptions`), stored with the
-//! secret (`clientState`) each notification must carry.
+//! secret (`clientState`) each notification must carry, and the webhook that receives the
+//! notifications (`POST /api/graph/presence-notifications`) and records the presence through
+//! the kernel, newer observations winning.
 //!
 //! Graph's presence subscriptions watch `/communications/presences?$filter=id in (…)` for at
 //! most 650 users each and live at most an hour, so a tenant's agents are covered by as many
 //! subscriptions as it takes, and every run renews those that would expire before the next.
 
+mod notifications;
 mod subscriptions;
 
+pub use notifications::{receive_presence_notifications, BatchReport, WebhookAnswer};
 pub use subscriptions::{
     plan_renewal, renew_presence_subscriptions, RenewalPlan, RenewalReport, StoredSubscription,
     MAX_USERS_PER_SUBSCRIPTION,
