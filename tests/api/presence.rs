@@ -160,8 +160,9 @@ async fn notifications_count_only_with_their_subscriptions_secret() {
     reply.assert_status(202);
     assert_eq!(
         reply.body,
-        json!({ "applied": 2, "stale": 0, "rejected": 1, "unknownUsers": 1,
-                "withoutData": 0, "encrypted": 0 })
+        json!({ "applied": 1, "stale": 1, "rejected": 1, "unknownUsers": 1,
+                "withoutData": 0, "encrypted": 0 }),
+        "the owner's first change is superseded by their second"
     );
 
     let table = stratus_kernel::table::Table::from_env()

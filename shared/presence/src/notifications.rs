@@ -10,7 +10,8 @@
 //!
 //! Ordering: Graph's presence notifications carry no timestamp or sequence number, so the
 //! time the batch arrived is the "observed at" of its notifications, each a microsecond
-//! after the one before it in the batch (a batch lists a user's changes in order). The
+//! after the one before it in the batch (a batch lists a user's changes in order; of one
+//! user's changes in a batch only the last is written, the others count as stale). The
 //! kernel then never lets an older observation overwrite a newer one (the presence API's
 //! writes included); a notification Graph re-delivers late is the one case this cannot
 //! order, and it is corrected by the user's next change.
@@ -215,8 +216,10 @@ pub async fn receive_presence_notifications(
             Err(Refused::Encrypted) => report.encrypted += 1,
         }
     }
-    // A user's changes keep their order within a batch: the writes of one user go one after
-    // another (their observation times order them anyway); different users in parallel.
+    // Of a user's changes in one batch only the last counts (the earlier ones are older news:
+    // stale); the users' writes then go in parallel, none racing another of the same user.
+    let (writes, superseded) = latest_per_user(writes);
+    report.stale += superseded;
     for chunk in writes.chunks(PARALLEL_WRITES) {
         let results = futures::future::join_all(
             chunk
@@ -251,6 +254,23 @@ pub async fn receive_presence_notifications(
         );
     }
     Ok(WebhookAnswer::Accepted(report))
+}
+
+/// The last write of each user, in batch order, and how many earlier ones it superseded.
+fn latest_per_user(writes: Vec<(Accepted, String)>) -> (Vec<(Accepted, String)>, usize) {
+    let mut last: HashMap<(Guid, Guid), usize> = HashMap::new();
+    for (i, (a, _)) in writes.iter().enumerate() {
+        last.insert((a.tenant.clone(), a.user.clone()), i);
+    }
+    let total = writes.len();
+    let kept: Vec<(Accepted, String)> = writes
+        .into_iter()
+        .enumerate()
+        .filter(|(i, (a, _))| last.get(&(a.tenant.clone(), a.user.clone())) == Some(i))
+        .map(|(_, w)| w)
+        .collect();
+    let superseded = total - kept.len();
+    (kept, superseded)
 }
 
 async fn stored_subscription(
@@ -338,6 +358,38 @@ mod tests {
         let second = observed_at(arrived, 1).unwrap();
         assert!(
             stratus_kernel::table::micros_of(&first) < stratus_kernel::table::micros_of(&second)
+        );
+    }
+
+    #[test]
+    fn only_a_users_last_change_in_a_batch_is_written() {
+        let (tenant, ann, bob) = (Guid::new_random(), Guid::new_random(), Guid::new_random());
+        let write = |user: &Guid, availability| {
+            (
+                Accepted {
+                    tenant: tenant.clone(),
+                    user: user.clone(),
+                    presence: Presence {
+                        availability,
+                        activity: Activity::PresenceUnknown,
+                    },
+                },
+                String::new(),
+            )
+        };
+        let (kept, superseded) = latest_per_user(vec![
+            write(&ann, Availability::Busy),
+            write(&bob, Availability::Away),
+            write(&ann, Availability::Available),
+        ]);
+        assert_eq!(superseded, 1);
+        let kept: Vec<(Guid, Availability)> = kept
+            .into_iter()
+            .map(|(a, _)| (a.user, a.presence.availability))
+            .collect();
+        assert_eq!(
+            kept,
+            [(bob, Availability::Away), (ann, Availability::Available)]
         );
     }
 
