@@ -614,3 +614,149 @@ async fn eligibility_names_every_reason_and_stays_in_its_tenant() {
         .await
         .assert_problem(404, &format!("Service {} was not found", d.service));
 }
+
+#[tokio::test]
+async fn members_of_a_teams_based_service_toggle_active_and_eligibility_follows() {
+    let stack = Stack::from_env();
+    let graph = DevGraph::from_env();
+    let t = TestTenant::create(&stack).await;
+    let admin = t.admin_token();
+    let (ana, ben) = (
+        TeamPerson::owner("Ana Owner"),
+        TeamPerson::new("Ben Member"),
+    );
+    let team = new_id();
+    graph
+        .put_team(&t.id, &team, "Front desk", &[ana.clone(), ben.clone()])
+        .await;
+    let reply = stack
+        .request(Request::create_service_from_team(
+            &admin,
+            json!({ "teamId": team, "organizationUnitId": t.sales_ou,
+                    "upn": format!("desk-{}@contoso.com", &new_id()[..8]), "region": "ch-01" }),
+        ))
+        .await;
+    reply.assert_status(201);
+    let service = id_of(&reply);
+    for person in [&ana, &ben] {
+        stack
+            .request(Request::put_presence(
+                &admin,
+                &person.user_id,
+                None,
+                json!({ "availability": "Available", "activity": "Available" }),
+            ))
+            .await
+            .assert_status(200);
+    }
+    let token = |p: &TeamPerson| t.token(&stack.spec().tenant(&t.id).object_id(&p.user_id));
+    let eligible = || async {
+        let answer = stack
+            .request(Request::eligibility(&admin, &service))
+            .await
+            .ok();
+        let mut members: Vec<(String, bool)> = answer["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .map(|m| {
+                (
+                    m["o365Id"].as_str().unwrap().to_owned(),
+                    m["eligible"] == true,
+                )
+            })
+            .collect();
+        members.sort();
+        (answer, members)
+    };
+    let mut both = vec![(ana.user_id.clone(), true), (ben.user_id.clone(), true)];
+    both.sort();
+    assert_eq!(eligible().await.1, both, "new members are active at once");
+
+    let off = stack
+        .request(Request::put_my_service_active(
+            &token(&ben),
+            &service,
+            json!({ "active": false }),
+        ))
+        .await
+        .ok();
+    assert_eq!(off["active"], false);
+    assert_eq!(off["o365Id"], ben.user_id.as_str());
+    let (answer, _) = eligible().await;
+    let ben_row = answer["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["o365Id"] == ben.user_id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        ben_row,
+        json!({ "o365Id": ben.user_id, "eligible": false, "reasons": [{ "code": "notActive" }] })
+    );
+    // Again: the same answer, nothing changes.
+    let again = stack
+        .request(Request::put_my_service_active(
+            &token(&ben),
+            &service,
+            json!({ "active": false }),
+        ))
+        .await
+        .ok();
+    assert_eq!(again, off);
+    stack
+        .request(Request::put_my_service_active(
+            &token(&ben),
+            &service,
+            json!({ "active": true }),
+        ))
+        .await
+        .assert_status(200);
+    assert_eq!(eligible().await.1, both);
+
+    let stranger = t.new_user(&t.sales_ou).await;
+    stack
+        .assert_refusals(vec![
+            (
+                "someone who is not a member",
+                Request::put_my_service_active(
+                    &t.token(&stack.spec().tenant(&t.id).object_id(&stranger)),
+                    &service,
+                    json!({ "active": true }),
+                ),
+                404,
+                Detail::is(format!(
+                    "User {stranger} is not an agent of service {service}"
+                )),
+            ),
+            (
+                "a body without the toggle",
+                Request::put_my_service_active(&token(&ana), &service, json!({})),
+                400,
+                Detail::is("\"active\" is required (true or false)"),
+            ),
+            (
+                "a distribution policy on a Teams-based service",
+                Request::put_distribution(
+                    &admin,
+                    &service,
+                    json!({ "policy": { "plugin": "skills", "version": 1 } }),
+                ),
+                400,
+                Detail::is(
+                    "A distribution policy applies to skill-based services only; this service is TeamsBased",
+                ),
+            ),
+        ])
+        .await;
+    // Distribution settings themselves exist on Teams-based services.
+    stack
+        .request(Request::put_distribution(
+            &admin,
+            &service,
+            json!({ "deliverWhenAway": true }),
+        ))
+        .await
+        .assert_status(200);
+}

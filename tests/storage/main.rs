@@ -923,6 +923,32 @@ async fn a_presence_observed_earlier_never_overwrites_a_later_one() {
 }
 
 #[tokio::test]
+async fn graphs_sequence_orders_notifications_that_arrive_out_of_order() {
+    let store = store().await;
+    let (t, _, agents) = service_with_agents(&store, 1).await;
+    let agent = &agents[0];
+    let record = |p, at: &'static str, seq: &'static str| {
+        store.record_presence_version(&t, agent, p, at, Some(seq), "graph")
+    };
+    assert_eq!(
+        record(IN_A_CALL, "2026-11-30T10:00:01Z", "00000002").await,
+        Ok(PresenceWrite::Applied)
+    );
+    // Graph's earlier version, delivered late: dropped although it arrived later.
+    assert_eq!(
+        record(AVAILABLE, "2026-11-30T10:00:02Z", "00000001").await,
+        Ok(PresenceWrite::Stale)
+    );
+    let state = store.agent_state(&t, agent).await.unwrap().unwrap();
+    assert_eq!(state.presence, Some(IN_A_CALL));
+    assert_eq!(state.presence_sequence.as_deref(), Some("00000002"));
+    assert_eq!(
+        record(AVAILABLE, "2026-11-30T10:00:03Z", "00000003").await,
+        Ok(PresenceWrite::Applied)
+    );
+}
+
+#[tokio::test]
 async fn concurrent_presence_news_leaves_the_latest() {
     let store = store().await;
     let (t, _, agents) = service_with_agents(&store, 1).await;

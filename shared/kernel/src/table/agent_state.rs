@@ -30,6 +30,9 @@ pub struct AgentState {
     pub presence: Option<Presence>,
     /// When the stored presence was observed (µs since the epoch): older news is dropped.
     pub presence_at: Option<i64>,
+    /// Graph's `sequenceNumber` of the stored presence, when it came from Graph: Graph's own
+    /// order of a user's presence versions, which arrival times cannot give.
+    pub presence_sequence: Option<String>,
     /// Since when the presence has been what it is.
     pub presence_since: Option<String>,
     /// Whether the agent (or an admin for them) ever chose a profile; until then the
@@ -146,13 +149,30 @@ impl Table {
         observed_at: &str,
         by: &str,
     ) -> Result<PresenceWrite, Error> {
+        self.record_presence_version(tenant, user, presence, observed_at, None, by)
+            .await
+    }
+
+    /// [`Table::record_presence`] for a presence that carries Graph's `sequenceNumber`:
+    /// between two versions that both have one, the sequence decides which is newer
+    /// (a notification Graph delivers late loses to the one it had sent after it);
+    /// otherwise the observation times do.
+    pub async fn record_presence_version(
+        &self,
+        tenant: &Guid,
+        user: &Guid,
+        presence: Presence,
+        observed_at: &str,
+        sequence: Option<&str>,
+        by: &str,
+    ) -> Result<PresenceWrite, Error> {
         let at = micros_of(observed_at)
             .ok_or_else(|| Error::BadRequest(format!("{observed_at:?} is not an RFC 3339 time")))?;
         for _ in 0..PRESENCE_ATTEMPTS {
             let Some(state) = self.agent_state(tenant, user).await? else {
                 return Ok(PresenceWrite::UnknownUser);
             };
-            if state.presence_at.is_some_and(|stored| stored >= at) {
+            if is_stale(&state, at, sequence) {
                 return Ok(PresenceWrite::Stale);
             }
             // Conditional on the observation read, so two writers never both apply.
@@ -164,8 +184,15 @@ impl Table {
                 ),
             };
             let changed = state.presence != Some(presence);
+            // An arrival time earlier than the stored one can still be the newer version (its
+            // sequence says so); the stored time never goes back.
+            let at = at.max(state.presence_at.unwrap_or(at));
             let mut sets = vec!["presenceAt = :at"];
             expr = expr.value(":at", n(at));
+            if let Some(sequence) = sequence {
+                sets.push("presenceSequence = :seq");
+                expr = expr.value(":seq", s(sequence));
+            }
             if changed {
                 sets.extend(["presence = :p", "presenceSince = :since"]);
                 expr = expr
@@ -222,6 +249,16 @@ impl Table {
     }
 }
 
+/// Whether a presence observed at `at` (with Graph's `sequence`, if any) is older than the
+/// stored one. Pure.
+fn is_stale(stored: &AgentState, at: i64, sequence: Option<&str>) -> bool {
+    match (stored.presence_sequence.as_deref(), sequence) {
+        // Graph's sequence numbers are lexicographically sortable.
+        (Some(stored), Some(new)) => stored >= new,
+        _ => stored.presence_at.is_some_and(|stored| stored >= at),
+    }
+}
+
 fn presence_value(p: Presence) -> AttributeValue {
     AttributeValue::M(
         [
@@ -240,6 +277,29 @@ pub fn presence_text(p: Presence) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn graphs_sequence_decides_between_two_graph_versions_and_time_otherwise() {
+        let stored = AgentState {
+            presence_at: Some(100),
+            presence_sequence: Some("0000000000000012".into()),
+            ..AgentState::default()
+        };
+        // Arrived later, but Graph sent it earlier.
+        assert!(is_stale(&stored, 200, Some("0000000000000011")));
+        assert!(is_stale(&stored, 200, Some("0000000000000012")));
+        // Arrived at the same time as the stored one, but is Graph's next version.
+        assert!(!is_stale(&stored, 100, Some("0000000000000013")));
+        // Without a sequence on either side, the times decide.
+        assert!(is_stale(&stored, 100, None));
+        assert!(!is_stale(&stored, 101, None));
+        let unsequenced = AgentState {
+            presence_at: Some(100),
+            ..AgentState::default()
+        };
+        assert!(is_stale(&unsequenced, 99, Some("1")));
+        assert!(!is_stale(&AgentState::default(), 0, None));
+    }
 
     #[test]
     fn observation_times_order_across_spellings() {
