@@ -192,4 +192,28 @@ async fn notifications_count_only_with_their_subscriptions_secret() {
         None,
         "a notification with the wrong secret changes nothing"
     );
+
+    // Graph's sequenceNumber orders deliveries: a version Graph delivers late is stale.
+    let versioned = |availability: &str, sequence: &str| {
+        let mut n = notification(&secret, &member.user_id, availability, availability);
+        n["resourceData"]["sequenceNumber"] = json!(sequence);
+        json!({ "value": [n] })
+    };
+    for (batch, applied, stale) in [
+        (versioned("Busy", "0000000000000020"), 1, 0),
+        (versioned("Away", "0000000000000010"), 0, 1),
+    ] {
+        let reply = stack
+            .send(reqwest::Method::POST, WEBHOOK, None, batch)
+            .await;
+        reply.assert_status(202);
+        assert_eq!(
+            (&reply.body["applied"], &reply.body["stale"]),
+            (&json!(applied), &json!(stale)),
+            "{}",
+            reply.text
+        );
+    }
+    let member_presence = state_of(&member.user_id).await.expect("member's presence");
+    assert_eq!(format!("{:?}", member_presence.availability), "Busy");
 }

@@ -8,13 +8,13 @@
 //! decrypted yet, and basic notifications since 2024 carry only the user id; both are
 //! counted and left alone.
 //!
-//! Ordering: Graph's presence notifications carry no timestamp or sequence number, so the
+//! Ordering: a presence carries Graph's `sequenceNumber` (a lexicographically sortable
+//! version stamp); between two versions that both have one, the kernel lets it decide, so a
+//! notification Graph delivers late never overwrites a newer one. Where there is none, the
 //! time the batch arrived is the "observed at" of its notifications, each a microsecond
-//! after the one before it in the batch (a batch lists a user's changes in order; of one
-//! user's changes in a batch only the last is written, the others count as stale). The
-//! kernel then never lets an older observation overwrite a newer one (the presence API's
-//! writes included); a notification Graph re-delivers late is the one case this cannot
-//! order, and it is corrected by the user's next change.
+//! after the one before it in the batch, and the kernel never lets an older observation
+//! overwrite a newer one (the presence API's writes included). Of one user's changes in a
+//! batch only the newest (by sequence, else the last) is written; the others count as stale.
 //!
 //! Counters (rejected, unknown users, stale, without data, encrypted) are logged as
 //! structured fields per tenant and batch, for a log metric filter to count; they are also
@@ -85,6 +85,9 @@ struct ResourceData {
     id: Option<String>,
     availability: Option<String>,
     activity: Option<String>,
+    /// Graph's version stamp of the presence, lexicographically sortable.
+    #[serde(rename = "sequenceNumber")]
+    sequence_number: Option<String>,
 }
 
 /// A notification that passed its checks: whose presence, what, and when observed.
@@ -93,6 +96,8 @@ pub struct Accepted {
     pub tenant: Guid,
     pub user: Guid,
     pub presence: Presence,
+    /// Graph's `sequenceNumber`, when the notification has one.
+    pub sequence: Option<String>,
 }
 
 /// Why a notification was not applied.
@@ -155,6 +160,7 @@ fn judge(n: &Notification, subscription: Option<&StoredSubscription>) -> Result<
             availability,
             activity,
         },
+        sequence: data.sequence_number.clone().filter(|s| !s.is_empty()),
     })
 }
 
@@ -221,11 +227,16 @@ pub async fn receive_presence_notifications(
     let (writes, superseded) = latest_per_user(writes);
     report.stale += superseded;
     for chunk in writes.chunks(PARALLEL_WRITES) {
-        let results = futures::future::join_all(
-            chunk
-                .iter()
-                .map(|(a, at)| table.record_presence(&a.tenant, &a.user, a.presence, at, "graph")),
-        )
+        let results = futures::future::join_all(chunk.iter().map(|(a, at)| {
+            table.record_presence_version(
+                &a.tenant,
+                &a.user,
+                a.presence,
+                at,
+                a.sequence.as_deref(),
+                "graph",
+            )
+        }))
         .await;
         for result in results {
             match result? {
@@ -256,11 +267,19 @@ pub async fn receive_presence_notifications(
     Ok(WebhookAnswer::Accepted(report))
 }
 
-/// The last write of each user, in batch order, and how many earlier ones it superseded.
+/// The newest write of each user (by Graph's sequence where both have one, else the later
+/// in the batch), in batch order, and how many others it superseded.
 fn latest_per_user(writes: Vec<(Accepted, String)>) -> (Vec<(Accepted, String)>, usize) {
     let mut last: HashMap<(Guid, Guid), usize> = HashMap::new();
     for (i, (a, _)) in writes.iter().enumerate() {
-        last.insert((a.tenant.clone(), a.user.clone()), i);
+        let user = (a.tenant.clone(), a.user.clone());
+        let newer = match last.get(&user).map(|&j| &writes[j].0.sequence) {
+            Some(Some(kept)) => a.sequence.as_ref().is_none_or(|s| s > kept),
+            _ => true,
+        };
+        if newer {
+            last.insert(user, i);
+        }
     }
     let total = writes.len();
     let kept: Vec<(Accepted, String)> = writes
@@ -373,6 +392,7 @@ mod tests {
                         availability,
                         activity: Activity::PresenceUnknown,
                     },
+                    sequence: None,
                 },
                 String::new(),
             )
@@ -391,6 +411,31 @@ mod tests {
             kept,
             [(bob, Availability::Away), (ann, Availability::Available)]
         );
+    }
+
+    #[test]
+    fn graphs_sequence_picks_a_users_newest_change_in_a_batch() {
+        let (tenant, ann) = (Guid::new_random(), Guid::new_random());
+        let write = |availability, sequence: &str| {
+            (
+                Accepted {
+                    tenant: tenant.clone(),
+                    user: ann.clone(),
+                    presence: Presence {
+                        availability,
+                        activity: Activity::PresenceUnknown,
+                    },
+                    sequence: Some(sequence.to_owned()),
+                },
+                String::new(),
+            )
+        };
+        let (kept, superseded) = latest_per_user(vec![
+            write(Availability::Busy, "0000000000000012"),
+            write(Availability::Away, "0000000000000011"),
+        ]);
+        assert_eq!(superseded, 1);
+        assert_eq!(kept[0].0.presence.availability, Availability::Busy);
     }
 
     #[test]
