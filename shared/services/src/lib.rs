@@ -92,6 +92,17 @@ fn region_for(
     }
 }
 
+/// The region a new service of the tenant gets ([`region_for`]), from the tenant as stored
+/// now.
+pub(crate) async fn new_service_region(
+    table: &Table,
+    tenant: &Guid,
+    given: Option<&str>,
+) -> Result<String> {
+    let stored = table.tenant(tenant).await?.ok_or(Error::InvalidTenantId)?;
+    region_for(stored.region.as_deref(), given, regions())
+}
+
 async fn ensure_unit(kernel: &Kernel, tenant: &Guid, unit: &Guid) -> Result<()> {
     match kernel.unit(tenant, unit).await? {
         Some(_) => Ok(()),
@@ -127,11 +138,7 @@ pub async fn create_service(kernel: &Kernel, incoming: Incoming) -> Result<Servi
     let table = kernel.table();
     let id = Guid::new_random();
     retry_on_race(|| async {
-        let tenant = table
-            .tenant(&admin.tenant_id)
-            .await?
-            .ok_or(Error::InvalidTenantId)?;
-        let region = region_for(tenant.region.as_deref(), new.region.as_deref(), regions())?;
+        let region = new_service_region(table, &admin.tenant_id, new.region.as_deref()).await?;
         let audit = audit_record(
             &admin.tenant_id,
             &admin.actor,

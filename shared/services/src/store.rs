@@ -666,24 +666,7 @@ impl ServiceStore for Table {
             "active = :was",
             Expr::new().value(":was", AttributeValue::Bool(before.active)),
         );
-        c.put(
-            to_item(
-                pk.clone(),
-                keys::member_sk(&after.service_id, &after.o365_id),
-                after,
-            )?,
-            Some(condition),
-            Meaning::Fails(Error::ConcurrentChange.into()),
-        )?;
-        c.put(
-            to_item(
-                pk,
-                keys::user_membership_sk(&after.o365_id, &after.service_id),
-                after,
-            )?,
-            None,
-            Meaning::Unconditional,
-        )?;
+        put_membership(&mut c, &pk, after, Some(condition))?;
         c.put(
             state_change_item(tenant, entry)?,
             None,
@@ -702,24 +685,7 @@ impl ServiceStore for Table {
     ) -> Result<(), ServiceError> {
         let pk = keys::tenant_pk(tenant);
         let mut c = Change::on(self);
-        c.put(
-            to_item(
-                pk.clone(),
-                keys::member_sk(&agent.service_id, &agent.o365_id),
-                agent,
-            )?,
-            Some(not_exists()),
-            Meaning::Fails(Error::ConcurrentChange.into()),
-        )?;
-        c.put(
-            to_item(
-                pk.clone(),
-                keys::user_membership_sk(&agent.o365_id, &agent.service_id),
-                agent,
-            )?,
-            None,
-            Meaning::Unconditional,
-        )?;
+        put_membership(&mut c, &pk, agent, Some(not_exists()))?;
         c.update(
             key(pk.clone(), keys::service_sk(&agent.service_id)),
             "SET version = :next",

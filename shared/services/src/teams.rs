@@ -27,9 +27,11 @@ use stratus_kernel::table::{keys, Table, VersionedUser};
 use stratus_kernel::{Error, Guid, Incoming, Kernel, LicenseType, Problem, User};
 
 use crate::service::{upn, AssignmentType, Service};
+use stratus_kernel::settings::MinimumProvisioningRole;
+
 use crate::store::ServiceStore;
 use crate::{
-    ensure_unit, existing_service, region_for, regions, service_id, Agent, PortalRole, ServiceError,
+    ensure_unit, existing_service, new_service_region, service_id, Agent, PortalRole, ServiceError,
 };
 
 type Result<T> = std::result::Result<T, ServiceError>;
@@ -41,16 +43,6 @@ type Result<T> = std::result::Result<T, ServiceError>;
 pub const STEPS_PER_CHANGE: usize = 23;
 /// Times a sync re-reads and re-plans after losing a race with another writer.
 const MAX_SYNC_ATTEMPTS: u32 = 5;
-
-/// The tenant setting "minimum role allowed to provision" (SPEC §4, seed: Tenant
-/// Administration > Provisioning), as this feature reads it. The stored setting lives in the
-/// tenant settings; see [`stored_minimum_role`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MinimumProvisioningRole {
-    TeamOwner,
-    TenantAdmin,
-    Disabled,
-}
 
 /// Who asks to provision a service from a team.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,22 +65,14 @@ pub fn may_provision(setting: MinimumProvisioningRole, who: Provisioner) -> Resu
     }
 }
 
-/// The tenant's stored "minimum role allowed to provision" (tenant settings,
-/// `serviceProvisioning.minimumRole`): the one place the stored setting is read.
+/// The tenant's "minimum role allowed to provision" (tenant settings,
+/// `serviceProvisioning.minimumRole`).
 async fn stored_minimum_role(table: &Table, tenant: &Guid) -> Result<MinimumProvisioningRole> {
-    use stratus_kernel::settings::MinimumProvisioningRole as Stored;
-    Ok(
-        match table
-            .tenant_settings(tenant)
-            .await?
-            .service_provisioning
-            .minimum_role
-        {
-            Stored::TeamOwner => MinimumProvisioningRole::TeamOwner,
-            Stored::TenantAdmin => MinimumProvisioningRole::TenantAdmin,
-            Stored::Disabled => MinimumProvisioningRole::Disabled,
-        },
-    )
+    Ok(table
+        .tenant_settings(tenant)
+        .await?
+        .service_provisioning
+        .minimum_role)
 }
 
 /// One person of a team's roster, as this feature stores them.
@@ -329,11 +313,7 @@ pub async fn create_service_from_team(
     };
     let id = Guid::new_random();
     let created: Result<(Service, bool)> = stratus_kernel::retry_on_race(|| async {
-        let tenant = table
-            .tenant(&admin.tenant_id)
-            .await?
-            .ok_or(Error::InvalidTenantId)?;
-        let region = region_for(tenant.region.as_deref(), new.region.as_deref(), regions())?;
+        let region = new_service_region(table, &admin.tenant_id, new.region.as_deref()).await?;
         let audit = audit_record(
             &admin.tenant_id,
             &admin.actor,
