@@ -154,12 +154,7 @@ where
     Fut: Future<Output = Result<Reply, E>> + Send,
     E: Problem,
 {
-    lambda_http::tracing::init_default_subscriber();
-    let kernel = Arc::new(
-        Kernel::from_env()
-            .await
-            .map_err(|e| format!("start-up: {}", chain(&e)))?,
-    );
+    let kernel = start().await?;
     let operation = Arc::new(operation);
     lambda_http::run(service_fn(move |request: Request| {
         let kernel = kernel.clone();
@@ -179,6 +174,16 @@ where
     .await
 }
 
+/// Logging and the kernel, once per process.
+async fn start() -> Result<Arc<Kernel>, BoxError> {
+    lambda_http::tracing::init_default_subscriber();
+    Ok(Arc::new(
+        Kernel::from_env()
+            .await
+            .map_err(|e| format!("start-up: {}", chain(&e)))?,
+    ))
+}
+
 /// [`run`] for a function that no HTTP route reaches: an EventBridge schedule (or an
 /// operator's invoke) hands it an event, which `operation` reads as JSON, and its JSON answer
 /// is the invocation's result. A failure is logged with its chain and fails the invocation,
@@ -190,12 +195,7 @@ where
     T: Serialize,
     E: Problem,
 {
-    lambda_http::tracing::init_default_subscriber();
-    let kernel = Arc::new(
-        Kernel::from_env()
-            .await
-            .map_err(|e| format!("start-up: {}", chain(&e)))?,
-    );
+    let kernel = start().await?;
     let operation = Arc::new(operation);
     lambda_http::lambda_runtime::run(service_fn(
         move |event: lambda_http::LambdaEvent<serde_json::Value>| {

@@ -15,7 +15,7 @@ use crate::{Agent, ServiceError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use stratus_kernel::table::user_item;
 use stratus_kernel::table::{
-    agent_state_key, batches_of, state_change_item, AgentState, Expr, StateChange, VersionedUser,
+    agent_state_key, batches_of, AgentState, Expr, StateChange, VersionedUser,
 };
 
 /// DynamoDB allows 100 items per transaction; the final one of a delete also holds the
@@ -644,11 +644,7 @@ impl ServiceStore for Table {
             Meaning::Fails(Error::ConcurrentChange.into()),
         )?;
         for entry in history {
-            c.put(
-                state_change_item(tenant, entry)?,
-                None,
-                Meaning::Unconditional,
-            )?;
+            c.state_change(tenant, entry)?;
         }
         self.commit(c).await
     }
@@ -667,11 +663,7 @@ impl ServiceStore for Table {
             Expr::new().value(":was", AttributeValue::Bool(before.active)),
         );
         put_membership(&mut c, &pk, after, Some(condition))?;
-        c.put(
-            state_change_item(tenant, entry)?,
-            None,
-            Meaning::Unconditional,
-        )?;
+        c.state_change(tenant, entry)?;
         self.commit(c).await
     }
 

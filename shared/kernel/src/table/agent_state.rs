@@ -106,6 +106,17 @@ impl<E> Change<E> {
     }
 }
 
+impl<E> Change<E> {
+    /// Writes a user-state history entry with the change.
+    pub fn state_change(&mut self, tenant: &Guid, entry: &StateChange) -> Result<(), Error> {
+        self.put(
+            state_change_item(tenant, entry)?,
+            None,
+            Meaning::Unconditional,
+        )
+    }
+}
+
 /// An RFC 3339 time as µs since the epoch.
 pub fn micros_of(rfc3339: &str) -> Option<i64> {
     let t = time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
@@ -208,22 +219,18 @@ impl Table {
                 Meaning::Fails(Error::ConcurrentChange),
             )?;
             if changed {
-                c.put(
-                    state_change_item(
-                        tenant,
-                        &StateChange {
-                            o365_id: user.clone(),
-                            kind: "presence".into(),
-                            service_id: None,
-                            from: state.presence.map(presence_text),
-                            to: Some(presence_text(presence)),
-                            start: state.presence_since.clone(),
-                            end: observed_at.to_owned(),
-                            by: by.to_owned(),
-                        },
-                    )?,
-                    None,
-                    Meaning::Unconditional,
+                c.state_change(
+                    tenant,
+                    &StateChange {
+                        o365_id: user.clone(),
+                        kind: "presence".into(),
+                        service_id: None,
+                        from: state.presence.map(presence_text),
+                        to: Some(presence_text(presence)),
+                        start: state.presence_since.clone(),
+                        end: observed_at.to_owned(),
+                        by: by.to_owned(),
+                    },
                 )?;
             }
             match self.commit(c).await {
