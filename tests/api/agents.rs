@@ -608,6 +608,21 @@ async fn eligibility_names_every_reason_and_stays_in_its_tenant() {
         answer["members"][0]["reasons"],
         json!([{ "code": "noContactCenterLicense" }])
     );
+    // A person who restricted the processing of their data is never offered a task.
+    d.t.patch_user(
+        &d.agent,
+        json!({ "licenses": ["ContactCenter"], "processingRestricted": true }),
+    )
+    .await
+    .assert_status(200);
+    let answer = stack
+        .request(Request::eligibility(&admin, &d.service))
+        .await
+        .ok();
+    assert_eq!(
+        answer["members"][0]["reasons"],
+        json!([{ "code": "restricted" }])
+    );
     let other = TestTenant::create(&stack).await;
     stack
         .request(Request::eligibility(&other.admin_token(), &d.service))

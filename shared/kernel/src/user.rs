@@ -82,6 +82,11 @@ pub struct User {
     pub not_available_reasons: Vec<Guid>,
     pub interact: Option<Value>,
     pub assistant: Option<Value>,
+    /// The person asked to restrict the processing of their data (GDPR art. 18): they keep
+    /// their record, but no task is routed to them. Left out of answers while false, so the
+    /// provisioning API's answers keep the seed's shape.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub processing_restricted: bool,
 }
 
 impl User {
@@ -104,6 +109,7 @@ impl User {
             not_available_reasons: Vec::new(),
             interact: None,
             assistant: None,
+            processing_restricted: false,
         }
     }
 

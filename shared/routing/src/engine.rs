@@ -30,7 +30,8 @@ pub struct Limits {
     pub fuel: u64,
     /// Whether fuel is metered at all (off only to measure its overhead).
     pub fuel_metering: bool,
-    /// Wall-clock deadline per decision, in epoch ticks.
+    /// Deadline per decision, in epoch ticks: of wall time, then checked against the time the
+    /// decision thread actually ran (see `policy::deadline_check`).
     pub deadline_ticks: u64,
     /// How often the engine's epoch advances.
     pub epoch_tick: Duration,

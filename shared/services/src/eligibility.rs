@@ -50,6 +50,8 @@ pub enum Ineligible {
     },
     /// The member's user no longer exists (a deletion in progress).
     UnknownUser,
+    /// The person restricted the processing of their data: no task reaches them.
+    Restricted,
 }
 
 /// What the filter needs of the tenant besides the member.
@@ -74,6 +76,9 @@ pub fn member_eligibility(
     let empty = AgentState::default();
     let state = state.unwrap_or(&empty);
     let mut reasons = Vec::new();
+    if user.processing_restricted {
+        reasons.push(Ineligible::Restricted);
+    }
     match cx.service.assignment_type {
         AssignmentType::SkillBased => {
             if !user.licenses.contains(&LicenseType::ContactCenter) {
@@ -371,6 +376,13 @@ mod tests {
         // Without extended presence the call is not known: Busy follows the Busy setting.
         assert_eq!(check(&f, false), vec![]);
         assert_eq!(check(&f, true), refused(PresenceRefusal::InACall));
+    }
+
+    #[test]
+    fn a_restricted_person_is_never_eligible() {
+        let mut f = fixture(AssignmentType::SkillBased);
+        f.user.processing_restricted = true;
+        assert_eq!(check(&f, false), vec![Ineligible::Restricted]);
     }
 
     #[test]

@@ -23,9 +23,10 @@ pub struct UserPatch {
     pub organization_unit_id: Option<Guid>,
     pub interact: Option<Option<Value>>,
     pub assistant: Option<Option<Value>>,
+    pub processing_restricted: Option<bool>,
 }
 
-const PATCH_FIELDS: [&str; 8] = [
+const PATCH_FIELDS: [&str; 9] = [
     "licenses",
     "skills",
     "responsibilityProfiles",
@@ -34,6 +35,7 @@ const PATCH_FIELDS: [&str; 8] = [
     "organizationUnitId",
     "interact",
     "assistant",
+    "processingRestricted",
 ];
 
 impl UserPatch {
@@ -73,6 +75,7 @@ impl UserPatch {
         if f.has("assistant") {
             patch.assistant = Some(parse_settings("assistant", f.get("assistant"))?);
         }
+        patch.processing_restricted = f.bool("processingRestricted")?;
         Ok(patch)
     }
 
@@ -101,6 +104,9 @@ impl UserPatch {
         }
         if let Some(v) = &self.assistant {
             next.assistant = v.clone();
+        }
+        if let Some(v) = self.processing_restricted {
+            next.processing_restricted = v;
         }
         next
     }

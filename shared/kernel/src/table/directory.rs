@@ -38,6 +38,8 @@ struct UserItem {
     not_available_reasons: Vec<Guid>,
     interact: Option<serde_json::Value>,
     assistant: Option<serde_json::Value>,
+    #[serde(default)]
+    processing_restricted: bool,
 }
 
 impl From<&User> for UserItem {
@@ -59,6 +61,7 @@ impl From<&User> for UserItem {
             not_available_reasons: u.not_available_reasons.clone(),
             interact: u.interact.clone(),
             assistant: u.assistant.clone(),
+            processing_restricted: u.processing_restricted,
         }
     }
 }
@@ -82,6 +85,7 @@ impl From<UserItem> for User {
             not_available_reasons: i.not_available_reasons,
             interact: i.interact,
             assistant: i.assistant,
+            processing_restricted: i.processing_restricted,
         }
     }
 }
