@@ -26,6 +26,7 @@
 //! again.
 
 pub mod complexity;
+mod deadline;
 mod engine;
 mod error;
 mod limiter;
