@@ -282,14 +282,14 @@ pub async fn put_service_distribution(
         let (next, change) = apply_distribution(&before.service, &current, &body)?;
         if let Overflow::Service { service_id } = &next.overflow {
             if next.overflow != current.overflow {
-                existing_service(table, &admin.tenant_id, service_id)
-                    .await
-                    .map_err(|_| {
-                        Error::field(
-                            "overflow.serviceId",
-                            "is not a service of this tenant",
-                        )
-                    })?;
+                // Only "no such service" is the caller's mistake; a failed read stays what it is.
+                if table.service(&admin.tenant_id, service_id).await?.is_none() {
+                    return Err(Error::field(
+                        "overflow.serviceId",
+                        "is not a service of this tenant",
+                    )
+                    .into());
+                }
             }
         }
         if let PolicyChange::Assign(policy) = &change {

@@ -110,12 +110,7 @@ pub fn member_eligibility(
         });
     }
     let presence = state.presence.unwrap_or(Presence::UNKNOWN);
-    let routing = cx
-        .service
-        .distribution
-        .as_ref()
-        .map(|d| d.presence)
-        .unwrap_or_else(|| DistributionSettings::default().presence);
+    let routing = cx.service.presence_routing();
     if let Err(refusal) = presence_allows(presence, cx.extended_presence, &routing) {
         reasons.push(Ineligible::PresenceNotAllowed {
             presence: presence_text(presence),
@@ -212,11 +207,7 @@ pub async fn service_eligibility(
     Ok(Eligibility {
         service_id: service.id.clone(),
         extended_presence: cx.extended_presence,
-        presence_routing: service
-            .distribution
-            .as_ref()
-            .map(|d| d.presence)
-            .unwrap_or_default(),
+        presence_routing: service.presence_routing(),
         members,
     })
 }

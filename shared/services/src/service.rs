@@ -80,6 +80,17 @@ pub struct Service {
     pub distribution: Option<crate::DistributionSettings>,
 }
 
+impl Service {
+    /// Which not-quite-free presence states the service still rings (none without
+    /// distribution settings, as their defaults).
+    pub fn presence_routing(&self) -> crate::presence::PresenceRouting {
+        self.distribution
+            .as_ref()
+            .map(|d| d.presence)
+            .unwrap_or_default()
+    }
+}
+
 /// A validated `POST /api/admin/services` body.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewService {
