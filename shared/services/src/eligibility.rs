@@ -23,8 +23,8 @@ use stratus_kernel::{Guid, Incoming, Kernel, LicenseType, User};
 use crate::presence::{presence_allows, PresenceRefusal, PresenceRouting};
 use crate::service::{AssignmentType, Service};
 use crate::state::active_profile;
+use crate::ServiceError;
 use crate::{existing_service, service_id, Agent, NotAvailableReason, ResponsibilityProfile};
-use crate::{DistributionSettings, ServiceError};
 
 /// Why a member may not take a task now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -361,7 +361,7 @@ mod tests {
             }]
         };
         assert_eq!(check(&f, false), refused(PresenceRefusal::Busy));
-        let mut settings = DistributionSettings::default();
+        let mut settings = crate::DistributionSettings::default();
         settings.presence.deliver_when_busy = true;
         f.service.distribution = Some(settings);
         // Without extended presence the call is not known: Busy follows the Busy setting.
