@@ -5,6 +5,8 @@
 pub const OPERATOR: &str = "Stratus.Operator";
 /// A tenant's administrator, acting on the token's own tenant.
 pub const TENANT_ADMIN: &str = "Tenant.Admin";
+/// A routing application (the telephony or chat front end) submits and moves tasks.
+pub const ROUTING_TASKS: &str = "Routing.Tasks";
 
 /// The public provisioning API's four roles, as its seed names them.
 pub const PROVISIONING_USER_CREATE: &str = "Provisioning.User.Create";

@@ -66,6 +66,10 @@ pub struct DistributionSettings {
     pub presence: PresenceRouting,
     pub concurrent_chats_per_agent: u32,
     pub policy: Option<PolicyAssignment>,
+    /// IANA time zone the policy's local time is resolved in (time-of-day windows); UTC
+    /// when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// A number field's default and allowed range.
@@ -125,11 +129,13 @@ impl Default for DistributionSettings {
             presence: PresenceRouting::default(),
             concurrent_chats_per_agent: CONCURRENT_CHATS.default,
             policy: None,
+            time_zone: None,
         }
     }
 }
 
-const FIELDS: [&str; 11] = [
+const FIELDS: [&str; 12] = [
+    "timeZone",
     "ringTimeoutSeconds",
     "queueTimeoutSeconds",
     "maxQueueLength",
@@ -142,6 +148,25 @@ const FIELDS: [&str; 11] = [
     "concurrentChatsPerAgent",
     "policy",
 ];
+
+/// An IANA time zone name, checked against the time zone database the host resolves
+/// decision times with.
+fn time_zone(zone: &str) -> Result<String, Error> {
+    let probe = stratus_routing::spec::MomentSpec {
+        at: "2026-01-01T00:00:00Z".into(),
+        time_zone: Some(zone.to_owned()),
+        holidays: Vec::new(),
+        seed: 0,
+    };
+    stratus_routing::spec::context(&probe, "{}")
+        .map(|_| zone.to_owned())
+        .map_err(|_| {
+            Error::field(
+                "timeZone",
+                &format!("is {zone:?}, not an IANA time zone such as \"Europe/Berlin\""),
+            )
+        })
+}
 
 /// What a `PUT` asks for the policy.
 #[derive(Clone, Debug, PartialEq)]
@@ -187,6 +212,12 @@ pub fn apply_distribution(
         )?,
         deliver_when_away: flag("deliverWhenAway", current.presence.deliver_when_away)?,
     };
+    if body.has("timeZone") {
+        next.time_zone = match body.string("timeZone")? {
+            None => None,
+            Some(zone) => Some(time_zone(zone.trim())?),
+        };
+    }
     if let Some(overflow) = body.object("overflow")? {
         next.overflow = parse_overflow(&overflow, &service.id)?;
     }

@@ -14,9 +14,11 @@
 //! request, sent side by side), never a scan.
 
 use serde::Serialize;
+use std::collections::HashMap;
 use stratus_kernel::presence::Presence;
+
 use stratus_kernel::table::{
-    agent_state_key, from_item, key, keys, presence_text, sort_key, AgentState, VersionedUser,
+    agent_state_key, from_item, key, keys, presence_text, sort_key, AgentState, Item, VersionedUser,
 };
 use stratus_kernel::{Guid, Incoming, Kernel, LicenseType, User};
 
@@ -137,13 +139,44 @@ pub struct Eligibility {
     pub members: Vec<MemberEligibility>,
 }
 
-/// Every member of a service with whether it may take a task now. Shared by the eligibility
-/// answer and (later) the routing function.
-pub async fn service_eligibility(
+/// What deciding who may take a service's task needs, read at once: the service's members
+/// with their users and live states, and the tenant's duty configuration.
+pub struct Roster {
+    pub profiles: Vec<ResponsibilityProfile>,
+    pub reasons: Vec<NotAvailableReason>,
+    /// The tenant tracks extended presence ("in a call" is known).
+    pub extended_presence: bool,
+    pub members: Vec<RosterMember>,
+}
+
+pub struct RosterMember {
+    pub agent: Agent,
+    pub user: Option<User>,
+    pub state: Option<AgentState>,
+    /// The stored state item as read: live routing keeps its own attributes on it.
+    pub state_item: Option<Item>,
+}
+
+impl Roster {
+    /// The filter's view of the tenant for `service`.
+    pub fn context<'a>(&'a self, service: &'a Service) -> Context<'a> {
+        Context {
+            service,
+            profiles: &self.profiles,
+            reasons: &self.reasons,
+            extended_presence: self.extended_presence,
+        }
+    }
+}
+
+/// The members of a service with their users and live states: one query of the service's
+/// memberships (with the tenant's profiles, reasons and settings beside it), then one batch
+/// read of the users and states.
+pub async fn service_roster(
     kernel: &Kernel,
     tenant: &Guid,
     service: &Service,
-) -> Result<Eligibility, ServiceError> {
+) -> Result<Roster, ServiceError> {
     let table = kernel.table();
     let pk = keys::tenant_pk(tenant);
     let members_prefix = keys::members_prefix(&service.id);
@@ -174,31 +207,59 @@ pub async fn service_eligibility(
             ]
         })
         .collect();
-    let mut users = std::collections::HashMap::new();
-    let mut states = std::collections::HashMap::new();
+    let mut users = HashMap::new();
+    let mut states = HashMap::new();
     for item in table.batch_get(wanted).await? {
         if sort_key(&item) == keys::AGENT_STATE_SK {
-            let state: AgentState = from_item(item)?;
+            let state: AgentState = from_item(item.clone())?;
             if let Some(id) = state.o365_id.clone() {
-                states.insert(id, state);
+                states.insert(id, (state, item));
             }
         } else {
             let user = VersionedUser::from_item(item)?.user;
             users.insert(user.o365_id.clone(), user);
         }
     }
-    let cx = Context {
-        service,
-        profiles: &profiles,
-        reasons: &reasons,
-        extended_presence: settings.presence_tracking.enabled,
-    };
     let members = members
+        .into_iter()
+        .map(|agent| {
+            let user = users.remove(&agent.o365_id);
+            let (state, state_item) = match states.remove(&agent.o365_id) {
+                Some((state, item)) => (Some(state), Some(item)),
+                None => (None, None),
+            };
+            RosterMember {
+                agent,
+                user,
+                state,
+                state_item,
+            }
+        })
+        .collect();
+    Ok(Roster {
+        profiles,
+        reasons,
+        extended_presence: settings.presence_tracking.enabled,
+        members,
+    })
+}
+
+/// Every member of a service with whether it may take a task now (the eligibility answer;
+/// live routing filters the same [`Roster`] with [`member_eligibility`]).
+pub async fn service_eligibility(
+    kernel: &Kernel,
+    tenant: &Guid,
+    service: &Service,
+) -> Result<Eligibility, ServiceError> {
+    let roster = service_roster(kernel, tenant, service).await?;
+    let cx = roster.context(service);
+    let members = roster
+        .members
         .iter()
         .map(|m| {
-            let reasons = member_eligibility(&cx, m, users.get(&m.o365_id), states.get(&m.o365_id));
+            let reasons = member_eligibility(&cx, &m.agent, m.user.as_ref(), m.state.as_ref());
             MemberEligibility {
-                o365_id: m.o365_id.clone(),
+                o365_id: m.agent.o365_id.clone(),
                 eligible: reasons.is_empty(),
                 reasons,
             }
@@ -206,7 +267,7 @@ pub async fn service_eligibility(
         .collect();
     Ok(Eligibility {
         service_id: service.id.clone(),
-        extended_presence: cx.extended_presence,
+        extended_presence: roster.extended_presence,
         presence_routing: service.presence_routing(),
         members,
     })

@@ -33,7 +33,10 @@ pub use duty::{
     create_not_available_reason, create_responsibility_profile, list_not_available_reasons,
     list_responsibility_profiles, NotAvailableReason, ResponsibilityProfile,
 };
-pub use eligibility::{get_service_eligibility, service_eligibility, Ineligible};
+pub use eligibility::{
+    get_service_eligibility, member_eligibility, service_eligibility, service_roster, Context,
+    Ineligible, Roster, RosterMember,
+};
 pub use error::ServiceError;
 pub use service::{AssignmentType, NewService, Service, ServicePatch};
 pub use state::{put_my_service_active, put_my_state, put_presence, put_user_state};
