@@ -398,11 +398,33 @@ fn template_routes_match_openapi() {
     );
 }
 
+/// What reading the table's stream takes: the function's role is what its DynamoDB event
+/// source mapping reads with.
+const STREAM_READ_ACTIONS: [&str; 4] = [
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+];
+
+fn event_types(properties: &Yaml) -> Vec<&str> {
+    properties
+        .get("Events")
+        .and_then(Yaml::as_mapping)
+        .into_iter()
+        .flat_map(|events| events.values())
+        .map(|event| event.get("Type").and_then(Yaml::as_str).unwrap_or("?"))
+        .collect()
+}
+
 #[test]
 fn template_grants_named_dynamodb_actions_on_the_table_only() {
     let template = yaml("infra/template.yaml");
     let table_arn: Yaml = serde_yaml::from_str("Fn::GetAtt: [Table, Arn]").expect("literal YAML");
+    let stream_arn: Yaml =
+        serde_yaml::from_str("Fn::GetAtt: [Table, StreamArn]").expect("literal YAML");
     for (id, _, properties) in template_functions(&template) {
+        let reads_the_stream = event_types(properties).contains(&"DynamoDB");
         let statements: Vec<&Yaml> = properties
             .get("Policies")
             .and_then(Yaml::as_sequence)
@@ -427,11 +449,28 @@ fn template_grants_named_dynamodb_actions_on_the_table_only() {
                     "infra/template.yaml {id}: action {action:?} is not a named DynamoDB action"
                 );
             }
-            assert_eq!(
-                statement.get("Resource"),
-                Some(&table_arn),
-                "infra/template.yaml {id}: statements apply to the table ARN only"
-            );
+            let resource = statement.get("Resource");
+            if resource == Some(&stream_arn) {
+                assert!(
+                    reads_the_stream,
+                    "infra/template.yaml {id}: stream permissions without a DynamoDB event"
+                );
+                for action in actions {
+                    let action = action.as_str().unwrap_or_default();
+                    assert!(
+                        STREAM_READ_ACTIONS.contains(&action),
+                        "infra/template.yaml {id}: {action:?} on the stream ARN; only \
+                         {STREAM_READ_ACTIONS:?} apply there"
+                    );
+                }
+            } else {
+                assert_eq!(
+                    resource,
+                    Some(&table_arn),
+                    "infra/template.yaml {id}: statements apply to the table ARN only (or, \
+                     for reading its stream, to the stream ARN)"
+                );
+            }
         }
     }
 }
@@ -511,54 +550,69 @@ fn function_packages_match_openapi() {
         packages.insert(dir_name);
     }
     // An operation per route, and the functions no route reaches, which the template runs
-    // on a schedule.
+    // on a schedule or on the table's stream.
     let mut functions: BTreeSet<String> = OpenApi::load()
         .routes()
         .into_iter()
         .map(|(_, _, function)| function)
         .collect();
-    functions.extend(scheduled_functions(&yaml("infra/template.yaml")));
+    functions.extend(routeless_functions(&yaml("infra/template.yaml")));
     let missing: Vec<_> = functions.difference(&packages).collect();
     let extra: Vec<_> = packages.difference(&functions).collect();
     assert!(
         missing.is_empty() && extra.is_empty(),
-        "functions/* disagrees with openapi.yaml operationIds and the template's scheduled \
-         functions\n  missing: {missing:?}\n  extra: {extra:?}"
+        "functions/* disagrees with openapi.yaml operationIds and the template's functions \
+         without a route\n  missing: {missing:?}\n  extra: {extra:?}"
     );
 }
 
-/// The template's functions that only a schedule runs (every event of theirs is an
-/// EventBridge `Schedule`): no route, so no operation in openapi.yaml.
-fn scheduled_functions(template: &Yaml) -> BTreeSet<String> {
+/// The event types that run a function without a route: EventBridge schedules and the
+/// table's stream.
+const NON_HTTP_TRIGGERS: [&str; 3] = ["Schedule", "ScheduleV2", "DynamoDB"];
+
+/// The template's functions that no HTTP API event reaches (a schedule or the table's stream
+/// runs them): no route, so no operation in openapi.yaml. Every event of theirs must be one
+/// of [`NON_HTTP_TRIGGERS`], so that a function whose route is misspelt or of another kind
+/// does not pass for one.
+fn routeless_functions(template: &Yaml) -> BTreeSet<String> {
     template_functions(template)
         .into_iter()
-        .filter(|(_, _, properties)| {
-            let events = properties.get("Events").and_then(Yaml::as_mapping);
-            events.is_some_and(|events| {
-                !events.is_empty()
-                    && events.values().all(|event| {
-                        matches!(
-                            event.get("Type").and_then(Yaml::as_str),
-                            Some("Schedule" | "ScheduleV2")
-                        )
-                    })
-            })
+        .filter_map(|(id, function, properties)| {
+            let types = event_types(properties);
+            assert!(!types.is_empty(), "infra/template.yaml {id}: no Events");
+            if types.contains(&"HttpApi") {
+                return None;
+            }
+            for kind in &types {
+                assert!(
+                    NON_HTTP_TRIGGERS.contains(kind),
+                    "infra/template.yaml {id}: event type {kind} is neither HttpApi nor one of \
+                     {NON_HTTP_TRIGGERS:?}"
+                );
+            }
+            Some(function)
         })
-        .map(|(_, function, _)| function)
         .collect()
 }
 
 #[test]
 fn scheduled_functions_have_no_route() {
-    let scheduled = scheduled_functions(&yaml("infra/template.yaml"));
-    assert!(
-        scheduled.contains("sync-teams-services"),
-        "the roster sync runs on a schedule: {scheduled:?}"
-    );
+    let routeless = routeless_functions(&yaml("infra/template.yaml"));
+    for function in [
+        "sync-teams-services",
+        "renew-presence-subscriptions",
+        "route-tasks",
+    ] {
+        assert!(
+            routeless.contains(function),
+            "{function} runs on a schedule (route-tasks on the stream too), not behind a \
+             route: {routeless:?}"
+        );
+    }
     for (_, path, function) in router_routes() {
         assert!(
-            !scheduled.contains(&function),
-            "{function} runs on a schedule but the router serves it at {path}"
+            !routeless.contains(&function),
+            "{function} has no HTTP API event but the router serves it at {path}"
         );
     }
 }

@@ -7,7 +7,7 @@ use stratus_dev_issuer::DEV_ISSUER_PORT;
 
 use crate::process::ensure_port_free;
 use crate::stack::{self, Auth, DEV_API_PORT, DEV_DYNAMODB_PORT};
-use crate::{paths, policies, seed, table, tools};
+use crate::{bridge, paths, policies, seed, table, tools};
 
 pub async fn command() -> anyhow::Result<()> {
     let auth = Auth::from_env_or_dev(DEV_ISSUER_PORT)?;
@@ -46,6 +46,14 @@ pub async fn command() -> anyhow::Result<()> {
     let mut watch = stack::start_watch(DEV_API_PORT, &[], &env, "dev-watch")?;
     let api = stack::api_url(DEV_API_PORT);
     stack::wait_for_api(&mut watch, &api, Duration::from_secs(15 * 60)).await?;
+    // What triggers route-tasks in AWS (the table's stream, the schedule), through watch.
+    let bridge = bridge::start_local(
+        &stack::dynamodb_url(DEV_DYNAMODB_PORT),
+        &table,
+        &api,
+        "dev-bridge",
+    )
+    .await?;
 
     match (&issuer, auth.dev_issuer_port) {
         (Some(issuer), Some(port)) => {
@@ -78,8 +86,16 @@ pub async fn command() -> anyhow::Result<()> {
         ),
     }
 
+    let bridge_log = match &bridge {
+        Some(_) => format!(
+            ", {}/dev-bridge.log (stream and sweeps)",
+            paths::logs_dir().display()
+        ),
+        None => String::new(),
+    };
     println!(
-        "\nLogs: {dir}/dev-watch.log (functions), {dir}/dev-dynamodb.log, {dir}/dev-graph.log\n\
+        "\nLogs: {dir}/dev-watch.log (functions), {dir}/dev-dynamodb.log, {dir}/dev-graph.log\
+         {bridge_log}\n\
          DynamoDB Local: {ddb} (in memory, table {table})\n\
          Stratus dev stack ready at {api} (Ctrl-C to stop)",
         dir = paths::logs_dir().display(),
@@ -92,6 +108,9 @@ pub async fn command() -> anyhow::Result<()> {
         database.ensure_running()?;
         watch.ensure_running()?;
         graph_process.ensure_running()?;
+        if let Some(bridge) = &bridge {
+            bridge.ensure_running()?;
+        }
         if let Some(process) = issuer_process.as_mut() {
             process.ensure_running()?;
         }

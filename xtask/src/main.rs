@@ -5,6 +5,7 @@
 //! Tools the commands need are installed on first use where a package registry has them.
 
 mod bench;
+mod bridge;
 mod dev;
 mod paths;
 mod policies;

@@ -78,7 +78,8 @@ pub async fn command() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn is_loopback(url: &str) -> bool {
+/// Whether `url` points at this machine (DynamoDB Local rather than AWS).
+pub fn is_loopback(url: &str) -> bool {
     let authority = url.split("://").nth(1).unwrap_or(url);
     ["127.", "localhost", "[::1]"]
         .iter()

@@ -1,7 +1,8 @@
-//! `cargo xtask test`: formatting, template lint, unit tests against DynamoDB Local, then the
-//! black-box tests over HTTP against a full local stack. Uses its own ports, so a `dev` stack
-//! may keep running. Every step runs even after another failed, where it can; the exit code
-//! is non-zero if any failed.
+//! `cargo xtask test`: formatting, template lint, unit tests against DynamoDB Local (the
+//! stream bridge's too), then the black-box tests over HTTP against a full local stack, the
+//! bridge to route-tasks included. Uses its own ports, so a `dev` stack may keep running.
+//! Every step runs even after another failed, where it can; the exit code is non-zero if any
+//! failed.
 
 use std::process::Command;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use crate::process::{self, ensure_port_free, Service, TestCounts};
 use crate::stack::{
     self, test_api_port, test_dynamodb_port, test_graph_port, test_issuer_port, Auth,
 };
-use crate::{paths, policies, table, tools};
+use crate::{bridge, paths, policies, table, tools};
 
 /// Watch starts up to this many instances of a function for parallel tests.
 const WATCH_CONCURRENCY: &str = "8";
@@ -215,13 +216,34 @@ pub async fn command() -> anyhow::Result<()> {
         "storage tests (DynamoDB Local)",
         process::run_tests("storage tests", &mut storage),
     );
+    // The stream bridge's end-to-end test (ignored by a plain `cargo test`: it needs
+    // DynamoDB Local, here the running one). The workspace's feature set, as in the unit-test
+    // step, so the test binary built there is the one that runs.
+    let mut bridge_test = Command::new("cargo");
+    bridge_test
+        .current_dir(&root)
+        .args(["test", "--workspace", "--exclude", "stratus-blackbox-tests"])
+        .args(["--bin", "xtask", "--", "--ignored", "bridge::"]);
+    stack::apply_env(&mut bridge_test, &env);
+    report.record_tests(
+        "stream bridge (DynamoDB Local)",
+        process::run_tests("stream bridge test", &mut bridge_test),
+    );
 
     // Build everything the black-box run needs before watch starts, so that watch's first
     // request per function only starts a built binary.
     let built = report.record("build functions and black-box tests", build_for_blackbox());
     let mut watch = None;
+    let mut bridge_log = None;
     if built {
-        let result = run_blackbox(&mut database, &env, &mut watch, &mut report).await;
+        let result = run_blackbox(
+            &mut database,
+            &env,
+            &mut watch,
+            &mut bridge_log,
+            &mut report,
+        )
+        .await;
         if let Err(err) = result {
             report.record("black-box stack", Err(err));
         }
@@ -233,6 +255,7 @@ pub async fn command() -> anyhow::Result<()> {
         if let Some(watch) = &watch {
             logs.push(watch.log().to_owned());
         }
+        logs.extend(bridge_log);
         let logs: Vec<&std::path::Path> = logs.iter().map(|log| log.as_path()).collect();
         stack::print_log_tails(&logs);
     }
@@ -318,6 +341,7 @@ async fn run_blackbox(
     database: &mut Service,
     env: &[(String, String)],
     watch_slot: &mut Option<Service>,
+    bridge_log: &mut Option<std::path::PathBuf>,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let (_issuer, mut issuer_process) =
@@ -331,6 +355,14 @@ async fn run_blackbox(
     )?);
     let api = stack::api_url(test_api_port());
     stack::wait_for_api(watch, &api, Duration::from_secs(10 * 60)).await?;
+    let bridge = bridge::start_local(
+        &stack::dynamodb_url(test_dynamodb_port()),
+        &table::table_name(),
+        &api,
+        "test-bridge",
+    )
+    .await?;
+    *bridge_log = bridge.as_ref().map(|bridge| bridge.log().to_owned());
     stack::warm_functions(watch, &api).await?;
 
     let blackbox = |filter: &[&str], threads: &str| {
@@ -374,6 +406,10 @@ async fn run_blackbox(
         "black-box tests: dependencies down",
         process::run_tests("black-box tests: dependencies down", &mut outage),
     );
+    if let Some(bridge) = bridge {
+        bridge.ensure_running()?;
+        bridge.stop().await;
+    }
     issuer_process.ensure_running()?;
     graph_process.ensure_running()?;
     database.ensure_running()?;
