@@ -18,6 +18,7 @@ mod plugins;
 mod presence;
 mod provisioning;
 mod rate_limit;
+mod routing;
 mod services;
 mod teams;
 mod tenant_settings;

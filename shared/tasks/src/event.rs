@@ -30,8 +30,17 @@ pub struct RunReport {
     pub passes: PassReport,
 }
 
-/// Entry point of `route-tasks`.
-pub async fn route_tasks(kernel: &Kernel, event: Value) -> Result<RunReport, TaskError> {
+/// Entry point of `route-tasks`. Boxed: the passes' futures nest deep, and the runtime's
+/// handler would nest them again past the compiler's layout depth.
+pub fn route_tasks(
+    kernel: &Kernel,
+    event: Value,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<RunReport, TaskError>> + Send + '_>>
+{
+    Box::pin(run(kernel, event))
+}
+
+async fn run(kernel: &Kernel, event: Value) -> Result<RunReport, TaskError> {
     if let Some(records) = event.get("Records").and_then(Value::as_array) {
         let services = services_in_records(kernel, records).await;
         return Ok(route_all(kernel, &services, false).await);
@@ -77,7 +86,8 @@ async fn route_all(kernel: &Kernel, services: &BTreeSet<ActiveService>, sweep: b
     };
     let writes = &Writes::unlimited();
     let results = futures::future::join_all(services.iter().map(|active| async move {
-        let result = route_service(kernel, &active.tenant, &active.service, writes).await;
+        // Boxed: a pass's future is deep, and the function's main would nest it again.
+        let result = Box::pin(route_service(kernel, &active.tenant, &active.service, writes)).await;
         if sweep {
             if let Ok(pass) = &result {
                 if pass.idle {
