@@ -144,6 +144,7 @@ pub fn finish(
     task.state = state;
     task.outcome = Some(outcome);
     task.ended_at = Some(now.text.clone());
+    task.ended_at_ms = Some(now.ms);
     task.assigned_to = None;
     task.not_before_ms = None;
     task.wrap_up_until_ms = None;

@@ -294,6 +294,7 @@ async fn submit(
         answered_at_ms: None,
         wrap_up_until_ms: None,
         ended_at: None,
+        ended_at_ms: None,
         outcome: None,
         offers: Vec::new(),
         transfers: Vec::new(),

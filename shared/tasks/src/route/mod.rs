@@ -166,7 +166,8 @@ pub async fn route_service(
         loads,
         skill_names,
         writes,
-        now,
+        // Taken after the reads: an offer is never dated before the state it was decided on.
+        now: Now::current(),
         report,
     };
     for mut task in waiting {

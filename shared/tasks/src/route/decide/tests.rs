@@ -29,6 +29,7 @@ fn task() -> Task {
         answered_at_ms: None,
         wrap_up_until_ms: None,
         ended_at: None,
+        ended_at_ms: None,
         outcome: None,
         offers: Vec::new(),
         transfers: Vec::new(),
