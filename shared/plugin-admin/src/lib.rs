@@ -141,6 +141,7 @@ pub async fn upload_plugin_version(
             assignments: 0,
             upload_id: Some(upload_id),
             profile: profile.as_str().to_owned(),
+            decision_failures: 0,
         };
         match table
             .create_plugin_version(&admin.tenant_id, &version, previous, &audit)

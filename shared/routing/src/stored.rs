@@ -64,6 +64,10 @@ pub struct PluginVersion {
     /// before profiles existed were compiled ones.
     #[serde(default = "compiled_profile")]
     pub profile: String,
+    /// Live decisions in which this version failed and the fallback decided (counted by the
+    /// routing function).
+    #[serde(default)]
+    pub decision_failures: u64,
 }
 
 /// Longest plugin name.

@@ -66,6 +66,10 @@ pub struct DistributionSettings {
     pub presence: PresenceRouting,
     pub concurrent_chats_per_agent: u32,
     pub policy: Option<PolicyAssignment>,
+    /// A second plugin version run beside every live decision, without acting: its answers
+    /// are compared in the shadow report before an admin switches to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow_policy: Option<PolicyAssignment>,
     /// IANA time zone the policy's local time is resolved in (time-of-day windows); UTC
     /// when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -129,13 +133,15 @@ impl Default for DistributionSettings {
             presence: PresenceRouting::default(),
             concurrent_chats_per_agent: CONCURRENT_CHATS.default,
             policy: None,
+            shadow_policy: None,
             time_zone: None,
         }
     }
 }
 
-const FIELDS: [&str; 12] = [
+const FIELDS: [&str; 13] = [
     "timeZone",
+    "shadowPolicy",
     "ringTimeoutSeconds",
     "queueTimeoutSeconds",
     "maxQueueLength",
@@ -234,6 +240,17 @@ pub fn apply_distribution(
             Some(policy) => PolicyChange::Assign(parse_policy(&policy)?),
         }
     };
+    if body.has("shadowPolicy") {
+        next.shadow_policy = match body.object("shadowPolicy")? {
+            None => None,
+            Some(_) if service.assignment_type != AssignmentType::SkillBased => {
+                return Err(ServiceError::PolicyOnSkillBasedOnly {
+                    current: service.assignment_type,
+                })
+            }
+            Some(policy) => Some(parse_policy(&policy)?),
+        };
+    }
     next.policy = match &change {
         PolicyChange::Keep => current.policy.clone(),
         PolicyChange::Remove => None,
@@ -326,6 +343,9 @@ pub async fn put_service_distribution(
         if let PolicyChange::Assign(policy) = &change {
             check_policy(kernel, &admin.tenant_id, policy).await?;
         }
+        if let Some(shadow) = next.shadow_policy.as_ref().filter(|s| Some(*s) != current.shadow_policy.as_ref()) {
+            check_policy(kernel, &admin.tenant_id, shadow).await?;
+        }
         let mut after = before.service.clone();
         after.distribution = Some(next.clone());
         let audit = audit_record(
@@ -333,7 +353,10 @@ pub async fn put_service_distribution(
             &admin.actor,
             "service.distribution",
             format!("service:{id}"),
-            json!({ "policy": next.policy.as_ref().map(|p| json!({"plugin": p.plugin, "version": p.version})) }),
+            json!({
+                "policy": next.policy.as_ref().map(|p| json!({"plugin": p.plugin, "version": p.version})),
+                "shadowPolicy": next.shadow_policy.as_ref().map(|p| json!({"plugin": p.plugin, "version": p.version})),
+            }),
         );
         table
             .replace_distribution(&admin.tenant_id, &before, &after, &audit)

@@ -23,6 +23,7 @@ pub mod flow;
 pub mod model;
 pub mod read;
 pub mod route;
+pub mod shadow;
 pub mod store;
 pub mod submit;
 
@@ -31,6 +32,7 @@ pub use app::{abandon_task, transfer_task};
 pub use error::TaskError;
 pub use event::route_tasks;
 pub use read::{get_service_queue, get_task};
+pub use shadow::get_service_shadow_report;
 pub use submit::{submit_outbound_task, submit_task};
 
 /// Runs `attempt` again (a few times) when another writer changed the task or an agent's

@@ -3,6 +3,7 @@
 //! a plugin version's assignment count).
 
 use super::*;
+use std::collections::BTreeMap;
 
 /// A service as its item stores it: the answer's fields today, but its own type, so that the
 /// API's shape and the stored data's can change apart.
@@ -233,9 +234,44 @@ pub(super) fn add_roster_steps(
 }
 
 /// The plugin version a service's policy names, if any.
-pub(super) fn policy_of(service: &Service) -> Option<(&str, u32)> {
-    let policy = service.distribution.as_ref()?.policy.as_ref()?;
-    Some((policy.plugin.as_str(), policy.version))
+/// The plugin versions a service holds (its policy and its shadow policy), with how many
+/// times each: the count its assignments add to the version.
+pub(super) fn policies_of(service: &Service) -> BTreeMap<(&str, u32), i64> {
+    let mut held = BTreeMap::new();
+    if let Some(d) = service.distribution.as_ref() {
+        for policy in [d.policy.as_ref(), d.shadow_policy.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            *held
+                .entry((policy.plugin.as_str(), policy.version))
+                .or_insert(0) += 1;
+        }
+    }
+    held
+}
+
+/// The assignment counts that move between `before` and `after`, one update per version
+/// (a transaction may touch an item once).
+pub(super) fn count_assignments(
+    c: &mut Change<ServiceError>,
+    tenant: &Guid,
+    before: Option<&Service>,
+    after: Option<&Service>,
+) -> Result<(), Error> {
+    let mut deltas: BTreeMap<(&str, u32), i64> = BTreeMap::new();
+    for (version, n) in after.map(policies_of).unwrap_or_default() {
+        *deltas.entry(version).or_insert(0) += n;
+    }
+    for (version, n) in before.map(policies_of).unwrap_or_default() {
+        *deltas.entry(version).or_insert(0) -= n;
+    }
+    for ((plugin, version), delta) in deltas {
+        if delta != 0 {
+            count_assignment(c, tenant, plugin, version, delta)?;
+        }
+    }
+    Ok(())
 }
 
 /// Moves a plugin version's assignment count; the version must still exist (a concurrent

@@ -335,15 +335,7 @@ impl ServiceStore for Table {
             Some(version_is(before.version)),
             Meaning::Fails(Error::ConcurrentChange.into()),
         )?;
-        let (old, new) = (policy_of(&before.service), policy_of(after));
-        if old != new {
-            if let Some((plugin, version)) = new {
-                count_assignment(&mut c, tenant, plugin, version, 1)?;
-            }
-            if let Some((plugin, version)) = old {
-                count_assignment(&mut c, tenant, plugin, version, -1)?;
-            }
-        }
+        count_assignments(&mut c, tenant, Some(&before.service), Some(after))?;
         c.audit(audit)?;
         self.commit(c).await
     }
@@ -528,9 +520,7 @@ impl ServiceStore for Table {
             )?;
         }
         c.seats(tenant, &[], &[service.license_type])?;
-        if let Some((plugin, version)) = policy_of(service) {
-            count_assignment(&mut c, tenant, plugin, version, -1)?;
-        }
+        count_assignments(&mut c, tenant, Some(service), None)?;
         c.audit(audit)?;
         self.commit(c).await
     }

@@ -273,7 +273,8 @@ pub async fn ask_policy(
                 PolicyTrace {
                     plugin: Some(assignment.plugin.clone()),
                     version: Some(assignment.version),
-                    built_in: None,
+                    // The fallback decided when the plugin failed.
+                    built_in: result.error.is_some().then_some("longestIdle"),
                     answer: answer_json(&answer),
                     reason: untrusted(&result.outcome.reason, MAX_PLUGIN_TEXT_CHARS),
                     fuel_used: result.fuel_used,

@@ -6,7 +6,10 @@
 //! task or the agent — no agent is ever given two offers, no task offered twice.
 
 pub mod decide;
+mod moves;
 mod timers;
+use moves::{destination_named, write_trace};
+pub use moves::{destination_of, overflow_task, service_destination};
 pub use timers::end_wrap_up;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -15,13 +18,14 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use stratus_kernel::table::{from_item, keys, n, s, Expr, Meaning};
 use stratus_kernel::{Guid, Kernel};
-use stratus_services::distribution::{DistributionSettings, Overflow};
+use stratus_services::distribution::DistributionSettings;
 use stratus_services::service::Service;
 use stratus_services::store::ServiceStore;
 use stratus_services::{member_eligibility, service_roster, Roster};
 
-use crate::flow::{move_waiting_task, Destination, Now};
-use crate::model::{AgentLoad, Offer, OfferState, Outcome, Task, TaskState, TransferKind};
+use crate::flow::Now;
+use crate::model::{AgentLoad, Offer, OfferState, Outcome, Task, TaskState};
+use crate::shadow::{agreement, ShadowComparison};
 use crate::store::{queue_of, read_tasks, Tx, Writes};
 use crate::TaskError;
 use decide::{ask_policy, candidate_spec, consider, Answer, MemberTrace, MemberView, PolicyTrace};
@@ -73,6 +77,11 @@ pub struct DecisionTrace {
     pub policy: PolicyTrace,
     /// What was done: the offer made (to whom), the wait, or the overflow.
     pub action: Value,
+    /// The shadow policy's answer on the same input, and how it compares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<PolicyTrace>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow_comparison: Option<ShadowComparison>,
     /// Agents the policy chose whose state changed before the offer could be written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changed_meanwhile: Vec<Guid>,
@@ -237,6 +246,30 @@ impl Pass<'_> {
             &self.now,
         )
         .await;
+        let shadow = match &self.settings.shadow_policy {
+            Some(shadow) => {
+                let (shadow_answer, shadow_trace) = ask_policy(
+                    self.kernel,
+                    self.tenant,
+                    Some(shadow),
+                    self.settings.time_zone.as_deref(),
+                    &task,
+                    &candidates,
+                    &self.now,
+                )
+                .await;
+                let (agrees, first_choice_agrees) = agreement(&answer, &shadow_answer);
+                let comparison = ShadowComparison {
+                    plugin: shadow.plugin.clone(),
+                    version: shadow.version,
+                    agrees,
+                    first_choice_agrees,
+                    failed: shadow_trace.fell_back,
+                };
+                Some((shadow_trace, comparison))
+            }
+            None => None,
+        };
         if policy_trace.fell_back {
             self.report.plugin_failures += 1;
             if let Some(p) = &policy {
@@ -252,6 +285,8 @@ impl Pass<'_> {
             candidates: candidates.len(),
             policy: policy_trace,
             action: Value::Null,
+            shadow: shadow.as_ref().map(|(trace, _)| trace.clone()),
+            shadow_comparison: shadow.map(|(_, comparison)| comparison),
             changed_meanwhile: Vec::new(),
         };
         match answer {
@@ -269,7 +304,7 @@ impl Pass<'_> {
                 self.record_decision(&mut next, &trace);
                 let mut tx = Tx::new(self.kernel.table(), self.tenant);
                 tx.replace_task(&next, task.version)?;
-                tx.decision(&task.id, trace.number, &trace)?;
+                write_trace(&mut tx, &task.id, &trace)?;
                 match tx.commit(self.kernel.table(), self.writes).await {
                     Ok(()) => self.report.waits += 1,
                     Err(TaskError::TaskChanged(_)) => self.report.raced += 1,
@@ -332,7 +367,7 @@ impl Pass<'_> {
             next.not_before_ms = None;
             let mut tx = Tx::new(self.kernel.table(), self.tenant);
             tx.replace_task(&next, task.version)?;
-            tx.decision(&task.id, trace.number, &trace)?;
+            write_trace(&mut tx, &task.id, &trace)?;
             for agent in &chosen {
                 self.offer_agent_write(&mut tx, agent, &next, expires_ms)?;
             }
@@ -467,113 +502,6 @@ static EMPTY_LOAD: AgentLoad = AgentLoad {
     handled_today: 0,
     talk_seconds_today: 0,
 };
-
-/// Moves a waiting task to `destination` (a full destination queue ends it as overflowed),
-/// withdrawing its offers, with the decision's trace when a decision sent it.
-#[allow(clippy::too_many_arguments)]
-pub async fn overflow_task(
-    kernel: &Kernel,
-    tenant: &Guid,
-    task: &Task,
-    destination: &Destination,
-    reason: String,
-    outcome: Outcome,
-    mut trace: Option<DecisionTrace>,
-    writes: &Writes,
-    now: &Now,
-) -> Result<(), TaskError> {
-    let mut destination = destination.clone();
-    for _ in 0..2 {
-        let mut next = task.clone();
-        next.version += 1;
-        let mut tx = Tx::new(kernel.table(), tenant);
-        tx.dequeue(task)?;
-        crate::flow::withdraw_offers(&mut tx, &mut next, now)?;
-        if let Some(trace) = trace.as_mut() {
-            trace.action =
-                json!({"overflow": {"reason": reason, "to": destination_json(&destination)}});
-            next.decision_count = trace.number;
-            if trace.policy.fell_back {
-                next.plugin_failures += 1;
-            }
-            tx.decision(&task.id, trace.number, trace)?;
-        }
-        let state = move_waiting_task(
-            &mut tx,
-            &mut next,
-            &destination,
-            TransferKind::Overflow,
-            Some(reason.clone()),
-            None,
-            now,
-        )?;
-        if state == TaskState::Overflowed && outcome == Outcome::TimedOut {
-            next.outcome = Some(Outcome::TimedOut);
-        }
-        tx.replace_task(&next, task.version)?;
-        match tx.commit(kernel.table(), writes).await {
-            Err(TaskError::QueueFull(service)) => {
-                destination =
-                    Destination::Outside(format!("service {service} (its queue is full)"));
-            }
-            other => return other,
-        }
-    }
-    Ok(())
-}
-
-fn destination_json(destination: &Destination) -> Value {
-    match destination {
-        Destination::Service { id, .. } => json!({"serviceId": id}),
-        Destination::Outside(target) => json!({"target": target}),
-    }
-}
-
-/// A service's configured overflow as a destination.
-pub async fn destination_of(
-    kernel: &Kernel,
-    tenant: &Guid,
-    overflow: &Overflow,
-) -> Result<Destination, TaskError> {
-    Ok(match overflow {
-        Overflow::Service { service_id } => service_destination(kernel, tenant, service_id)
-            .await?
-            .unwrap_or_else(|| Destination::Outside("disconnect".into())),
-        Overflow::Voicemail => Destination::Outside("voicemail".into()),
-        Overflow::Disconnect => Destination::Outside("disconnect".into()),
-    })
-}
-
-/// A policy's overflow target: a service of the tenant by id, else a target outside.
-async fn destination_named(
-    kernel: &Kernel,
-    tenant: &Guid,
-    target: &str,
-) -> Result<Destination, TaskError> {
-    if let Some(id) = Guid::parse(target) {
-        if let Some(found) = service_destination(kernel, tenant, &id).await? {
-            return Ok(found);
-        }
-    }
-    Ok(Destination::Outside(target.to_owned()))
-}
-
-/// The service as a destination, if it exists and has agents to route to.
-pub async fn service_destination(
-    kernel: &Kernel,
-    tenant: &Guid,
-    id: &Guid,
-) -> Result<Option<Destination>, TaskError> {
-    Ok(kernel
-        .table()
-        .service(tenant, id)
-        .await?
-        .and_then(|v| v.service.distribution)
-        .map(|d| Destination::Service {
-            id: id.clone(),
-            max_waiting: d.max_queue_length,
-        }))
-}
 
 /// One more failed decision of the plugin version, on its item (best effort: the task's
 /// trace has the failure either way).
