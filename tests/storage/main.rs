@@ -3,6 +3,8 @@
 //! feature's storage seam (provisioning, tenant administration, stored plugins, tenant
 //! settings).
 
+mod routing;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
 use std::path::Path;
@@ -399,6 +401,7 @@ fn plugin_version(
         assignments: 0,
         upload_id: None,
         profile: "compiled".into(),
+        decision_failures: 0,
     }
 }
 

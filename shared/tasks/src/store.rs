@@ -555,3 +555,22 @@ pub async fn read_agent_load(
         .transpose()?
         .unwrap_or_default())
 }
+
+/// A service's counters as stored: inbound tasks waiting, tasks held, outbound tasks.
+pub async fn service_counters(
+    table: &Table,
+    tenant: &Guid,
+    service: &Guid,
+) -> Result<(i64, i64, i64), Error> {
+    let item = table
+        .get(routing_key(tenant, service))
+        .await?
+        .unwrap_or_default();
+    let number = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok((number("waiting"), number("working"), number("outbound")))
+}

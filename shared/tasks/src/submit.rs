@@ -240,7 +240,9 @@ pub async fn submit_outbound_task(
     submit(kernel, &app.tenant_id, &service_id, new).await
 }
 
-async fn submit(
+/// Stores a validated task in the service's queue (or, the queue full, sends it on to the
+/// service's overflow); the operations above call it after checking the caller.
+pub async fn submit(
     kernel: &Kernel,
     tenant: &Guid,
     service_id: &Guid,

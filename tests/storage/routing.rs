@@ -1,0 +1,262 @@
+//! Live routing against DynamoDB Local, driven directly: a routing pass "crashes" before its
+//! k-th write, for every k, and the state it leaves must be whole — every waiting task in its
+//! queue and counted, every agent's open offer the one its task lists — and the next pass
+//! must carry it to the same end as an uninterrupted one.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use stratus_auth::{AuthConfig, Authenticator};
+use stratus_kernel::presence::{Activity, Availability, Presence};
+use stratus_kernel::table::Table as Store;
+use stratus_kernel::{Guid, Kernel, Settings};
+use stratus_provisioning::store::ProvisioningStore;
+use stratus_services::distribution::DistributionSettings;
+use stratus_services::store::ServiceStore;
+use stratus_tasks::model::{Modality, OfferState, Task, TaskState};
+use stratus_tasks::route::route_service;
+use stratus_tasks::store::{queue_of, read_agent_load, read_tasks, service_counters, Writes};
+use stratus_tasks::submit::{submit, NewTask};
+
+use super::{audit, licensed_user, store, tenant};
+
+const AVAILABLE: Presence = Presence {
+    availability: Availability::Available,
+    activity: Activity::Available,
+};
+
+fn kernel(store: &Store) -> Kernel {
+    Kernel::new(
+        store.clone(),
+        Authenticator::new(AuthConfig::default()),
+        Settings {
+            operator_tenant_id: Guid::new_random(),
+            rate_limit_max_delay_ms: 0,
+        },
+    )
+}
+
+struct Floor {
+    kernel: Kernel,
+    tenant: Guid,
+    service: Guid,
+    agents: Vec<Guid>,
+}
+
+/// A Teams-based service (its members are on duty while Active) with `n` active,
+/// available members, ringing for 5 s and pausing an agent after one missed offer.
+async fn floor(store: &Store, n: usize) -> Floor {
+    let (t, root) = tenant(store, n as u32 + 2).await;
+    let mut s = super::service(&root);
+    s.assignment_type = stratus_services::AssignmentType::TeamsBased;
+    s.distribution = Some(DistributionSettings {
+        ring_timeout_seconds: 5,
+        auto_pause_after_missed_offers: 1,
+        ..DistributionSettings::default()
+    });
+    store
+        .create_service(&t, &s, &audit(&t, "service.create"))
+        .await
+        .unwrap();
+    let mut agents = Vec::new();
+    for _ in 0..n {
+        let user = licensed_user(&root);
+        store
+            .create_user(&t, &user, &audit(&t, "user.create"))
+            .await
+            .unwrap();
+        let read_user = store.user(&t, &user.o365_id).await.unwrap().unwrap();
+        let read_service = store.service(&t, &s.id).await.unwrap().unwrap();
+        let agent = stratus_services::Agent {
+            service_id: s.id.clone(),
+            o365_id: user.o365_id.clone(),
+            active: true,
+            added_at: String::new(),
+            portal_role: None,
+            active_since: None,
+        };
+        store
+            .add_agent(&t, &read_service, &read_user, &agent, &audit(&t, "agent"))
+            .await
+            .unwrap();
+        store
+            .record_presence(
+                &t,
+                &user.o365_id,
+                AVAILABLE,
+                &stratus_kernel::clock::now_rfc3339(),
+                "test",
+            )
+            .await
+            .unwrap();
+        agents.push(user.o365_id);
+    }
+    Floor {
+        kernel: kernel(store),
+        tenant: t,
+        service: s.id,
+        agents,
+    }
+}
+
+impl Floor {
+    async fn submit(&self) -> Guid {
+        let new = NewTask {
+            modality: Modality::Audio,
+            caller: "+41445551234".into(),
+            priority: 0,
+            required_skills: Vec::new(),
+            attributes: BTreeMap::new(),
+            idempotency_key: None,
+            scheduled_at_ms: None,
+        };
+        submit(&self.kernel, &self.tenant, &self.service, new)
+            .await
+            .unwrap()
+            .id
+    }
+
+    async fn pass(&self, writes: &Writes) -> bool {
+        route_service(&self.kernel, &self.tenant, &self.service, writes)
+            .await
+            .is_ok()
+    }
+
+    async fn tasks(&self, ids: &[Guid]) -> Vec<Task> {
+        read_tasks(self.kernel.table(), &self.tenant, ids)
+            .await
+            .unwrap()
+    }
+
+    /// The invariants every write keeps, checked on the stored state.
+    async fn assert_whole(&self, ids: &[Guid], when: &str) {
+        let table = self.kernel.table();
+        let tasks = self.tasks(ids).await;
+        let (queued, working) = queue_of(table, &self.tenant, &self.service).await.unwrap();
+        let queued: BTreeSet<Guid> = queued.into_iter().collect();
+        for task in &tasks {
+            assert_eq!(
+                queued.contains(&task.id),
+                task.state.is_waiting(),
+                "{when}: task {} is {} but {} the queue",
+                task.id,
+                task.state,
+                if queued.contains(&task.id) {
+                    "in"
+                } else {
+                    "not in"
+                }
+            );
+        }
+        let (waiting, held, _) = service_counters(table, &self.tenant, &self.service)
+            .await
+            .unwrap();
+        assert_eq!(waiting, queued.len() as i64, "{when}: the waiting counter");
+        assert_eq!(held, working.len() as i64, "{when}: the working counter");
+        for agent in &self.agents {
+            let load = read_agent_load(table, &self.tenant, agent).await.unwrap();
+            let listed: Vec<&Guid> = tasks
+                .iter()
+                .filter(|t| t.open_offer_of(agent).is_some())
+                .map(|t| &t.id)
+                .collect();
+            assert!(
+                listed.len() <= 1,
+                "{when}: agent {agent} has two open offers"
+            );
+            assert_eq!(
+                load.offer_task_id.as_ref(),
+                listed.first().copied(),
+                "{when}: agent {agent}'s open offer and the tasks' disagree"
+            );
+        }
+    }
+}
+
+/// The state the crash tests start from: one task whose offer rang out (the next pass
+/// expires it and pauses the agent), two new tasks, five agents.
+async fn before_the_pass(store: &Store) -> (Floor, Vec<Guid>, Guid) {
+    let floor = floor(store, 5).await;
+    let first = floor.submit().await;
+    assert!(floor.pass(&Writes::unlimited()).await);
+    let missed_by = floor.tasks(&[first.clone()]).await[0].offers[0]
+        .agent_id
+        .clone();
+    tokio::time::sleep(Duration::from_millis(5_500)).await;
+    let ids = vec![first, floor.submit().await, floor.submit().await];
+    (floor, ids, missed_by)
+}
+
+#[tokio::test]
+async fn a_pass_cut_off_after_any_write_leaves_whole_state_that_the_next_pass_completes() {
+    let store = store().await;
+    // An uninterrupted pass makes 4 writes: the expiry (with the pause), then 3 offers.
+    let scenarios = (0..=4).map(|k| {
+        let store = store.clone();
+        async move {
+            let (floor, ids, missed_by) = before_the_pass(&store).await;
+            let finished = floor.pass(&Writes::crash_after(k)).await;
+            assert_eq!(finished, k >= 4, "crash after {k} writes");
+            floor
+                .assert_whole(&ids, &format!("after a crash after {k} writes"))
+                .await;
+            for _ in 0..2 {
+                assert!(floor.pass(&Writes::unlimited()).await);
+            }
+            floor
+                .assert_whole(&ids, &format!("recovered from {k}"))
+                .await;
+            let tasks = floor.tasks(&ids).await;
+            let mut offered = BTreeSet::new();
+            for task in &tasks {
+                assert_eq!(task.state, TaskState::Offered, "k={k}: {task:?}");
+                let open: Vec<_> = task.open_offers().collect();
+                assert_eq!(open.len(), 1, "k={k}");
+                assert!(
+                    offered.insert(open[0].agent_id.clone()),
+                    "k={k}: an agent got two"
+                );
+                assert_ne!(
+                    open[0].agent_id, missed_by,
+                    "k={k}: the paused agent was rung"
+                );
+            }
+            assert_eq!(
+                tasks[0].offers[0].state,
+                OfferState::Expired,
+                "k={k}: the missed offer"
+            );
+            let paused = store
+                .agent_state(&floor.tenant, &missed_by)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(
+                paused.not_available_reason_id.is_some(),
+                "k={k}: not paused"
+            );
+        }
+    });
+    futures::future::join_all(scenarios).await;
+}
+
+#[tokio::test]
+async fn two_passes_at_once_never_give_an_agent_two_offers_or_a_task_two_agents() {
+    let store = store().await;
+    let floor = floor(&store, 3).await;
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        ids.push(floor.submit().await);
+    }
+    let writes = Writes::unlimited();
+    let passes = (0..4).map(|_| floor.pass(&writes));
+    futures::future::join_all(passes).await;
+    floor.assert_whole(&ids, "after four passes at once").await;
+    let offered = floor
+        .tasks(&ids)
+        .await
+        .iter()
+        .filter(|t| t.state == TaskState::Offered)
+        .count();
+    assert_eq!(offered, 3, "three agents, three offers");
+}
