@@ -3,123 +3,40 @@
 //! queue and counted, every agent's open offer the one its task lists — and the next pass
 //! must carry it to the same end as an uninterrupted one.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use stratus_auth::{AuthConfig, Authenticator};
-use stratus_kernel::presence::{Activity, Availability, Presence};
 use stratus_kernel::table::Table as Store;
-use stratus_kernel::{Guid, Kernel, Settings};
-use stratus_provisioning::store::ProvisioningStore;
+use stratus_kernel::Guid;
 use stratus_services::distribution::DistributionSettings;
-use stratus_services::store::ServiceStore;
-use stratus_tasks::model::{Modality, OfferState, Task, TaskState};
-use stratus_tasks::route::route_service;
+use stratus_tasks::model::{OfferState, Task, TaskState};
 use stratus_tasks::store::{queue_of, read_agent_load, read_tasks, service_counters, Writes};
-use stratus_tasks::submit::{submit, NewTask};
 
-use super::{audit, licensed_user, store, tenant};
+#[path = "../common/floor.rs"]
+mod common;
+use common::Floor;
 
-const AVAILABLE: Presence = Presence {
-    availability: Availability::Available,
-    activity: Activity::Available,
-};
+use super::store;
 
-fn kernel(store: &Store) -> Kernel {
-    Kernel::new(
-        store.clone(),
-        Authenticator::new(AuthConfig::default()),
-        Settings {
-            operator_tenant_id: Guid::new_random(),
-            rate_limit_max_delay_ms: 0,
-        },
-    )
-}
-
-struct Floor {
-    kernel: Kernel,
-    tenant: Guid,
-    service: Guid,
-    agents: Vec<Guid>,
-}
-
-/// A Teams-based service (its members are on duty while Active) with `n` active,
-/// available members, ringing for 5 s and pausing an agent after one missed offer.
+/// The floor of these tests: ringing for 5 s and pausing an agent after one missed offer.
 async fn floor(store: &Store, n: usize) -> Floor {
-    let (t, root) = tenant(store, n as u32 + 2).await;
-    let mut s = super::service(&root);
-    s.assignment_type = stratus_services::AssignmentType::TeamsBased;
-    s.distribution = Some(DistributionSettings {
+    let distribution = DistributionSettings {
         ring_timeout_seconds: 5,
         auto_pause_after_missed_offers: 1,
         ..DistributionSettings::default()
-    });
-    store
-        .create_service(&t, &s, &audit(&t, "service.create"))
-        .await
-        .unwrap();
-    let mut agents = Vec::new();
-    for _ in 0..n {
-        let user = licensed_user(&root);
-        store
-            .create_user(&t, &user, &audit(&t, "user.create"))
-            .await
-            .unwrap();
-        let read_user = store.user(&t, &user.o365_id).await.unwrap().unwrap();
-        let read_service = store.service(&t, &s.id).await.unwrap().unwrap();
-        let agent = stratus_services::Agent {
-            service_id: s.id.clone(),
-            o365_id: user.o365_id.clone(),
-            active: true,
-            added_at: String::new(),
-            portal_role: None,
-            active_since: None,
-        };
-        store
-            .add_agent(&t, &read_service, &read_user, &agent, &audit(&t, "agent"))
-            .await
-            .unwrap();
-        store
-            .record_presence(
-                &t,
-                &user.o365_id,
-                AVAILABLE,
-                &stratus_kernel::clock::now_rfc3339(),
-                "test",
-            )
-            .await
-            .unwrap();
-        agents.push(user.o365_id);
-    }
-    Floor {
-        kernel: kernel(store),
-        tenant: t,
-        service: s.id,
-        agents,
-    }
+    };
+    Floor::open(store, n, distribution, 1).await
 }
 
-impl Floor {
-    async fn submit(&self) -> Guid {
-        let new = NewTask {
-            modality: Modality::Audio,
-            caller: "+41445551234".into(),
-            priority: 0,
-            required_skills: Vec::new(),
-            attributes: BTreeMap::new(),
-            idempotency_key: None,
-            scheduled_at_ms: None,
-        };
-        submit(&self.kernel, &self.tenant, &self.service, new)
-            .await
-            .unwrap()
-            .id
-    }
+trait Checks {
+    async fn tasks(&self, ids: &[Guid]) -> Vec<Task>;
+    async fn ran(&self, writes: &Writes) -> bool;
+    async fn assert_whole(&self, ids: &[Guid], when: &str);
+}
 
-    async fn pass(&self, writes: &Writes) -> bool {
-        route_service(&self.kernel, &self.tenant, &self.service, writes)
-            .await
-            .is_ok()
+impl Checks for Floor {
+    async fn ran(&self, writes: &Writes) -> bool {
+        self.pass(writes).await.is_ok()
     }
 
     async fn tasks(&self, ids: &[Guid]) -> Vec<Task> {
@@ -178,7 +95,7 @@ impl Floor {
 async fn before_the_pass(store: &Store) -> (Floor, Vec<Guid>, Guid) {
     let floor = floor(store, 5).await;
     let first = floor.submit().await;
-    assert!(floor.pass(&Writes::unlimited()).await);
+    assert!(floor.ran(&Writes::unlimited()).await);
     let missed_by = floor.tasks(&[first.clone()]).await[0].offers[0]
         .agent_id
         .clone();
@@ -195,13 +112,13 @@ async fn a_pass_cut_off_after_any_write_leaves_whole_state_that_the_next_pass_co
         let store = store.clone();
         async move {
             let (floor, ids, missed_by) = before_the_pass(&store).await;
-            let finished = floor.pass(&Writes::crash_after(k)).await;
+            let finished = floor.ran(&Writes::crash_after(k)).await;
             assert_eq!(finished, k >= 4, "crash after {k} writes");
             floor
                 .assert_whole(&ids, &format!("after a crash after {k} writes"))
                 .await;
             for _ in 0..2 {
-                assert!(floor.pass(&Writes::unlimited()).await);
+                assert!(floor.ran(&Writes::unlimited()).await);
             }
             floor
                 .assert_whole(&ids, &format!("recovered from {k}"))
@@ -249,7 +166,7 @@ async fn two_passes_at_once_never_give_an_agent_two_offers_or_a_task_two_agents(
         ids.push(floor.submit().await);
     }
     let writes = Writes::unlimited();
-    let passes = (0..4).map(|_| floor.pass(&writes));
+    let passes = (0..4).map(|_| floor.ran(&writes));
     futures::future::join_all(passes).await;
     floor.assert_whole(&ids, "after four passes at once").await;
     let offered = floor

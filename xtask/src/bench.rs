@@ -3,10 +3,13 @@
 //! 1. DynamoDB round trips of one warm call of every operation, and a few operations' time
 //!    next to the same number of raw SDK round trips (`tests/benches/operations.rs`, in
 //!    process against DynamoDB Local);
-//! 2. warm latency of GET and POST user through `cargo lambda watch --release`, next to
+//! 2. live routing: arrival → offer with 10, 100 and 1,000 eligible agents (median, p99,
+//!    round trips) and decisions per second of one service (`tests/benches/routing.rs`, in
+//!    process against DynamoDB Local);
+//! 3. warm latency of GET and POST user through `cargo lambda watch --release`, next to
 //!    DynamoDB Local's own GetItem latency, and the cold start of a function binary
 //!    (`tests/benches/api_latency.rs`, against a bench stack on ports 8030/9030/9300);
-//! 3. with `--sizes`: release binary size per function from `cargo lambda build --arm64`
+//! 4. with `--sizes`: release binary size per function from `cargo lambda build --arm64`
 //!    (a long cross build); the x86_64 release binaries' sizes are always listed.
 //!
 //! Each bench writes its section to `target/stratus-bench/`; the sections are printed and
@@ -62,7 +65,7 @@ pub async fn command(args: &[String]) -> anyhow::Result<()> {
     ensure_port_free(BENCH_ISSUER_PORT, "the dev issuer (bench)")?;
     let out_dir = paths::target_dir().join("stratus-bench");
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    for stale in ["operations.md", "api_latency.md", "results.md"] {
+    for stale in ["operations.md", "routing.md", "api_latency.md", "results.md"] {
         let _ = std::fs::remove_file(out_dir.join(stale));
     }
 
@@ -91,6 +94,15 @@ pub async fn command(args: &[String]) -> anyhow::Result<()> {
     sections.push(Section::from(
         "DynamoDB round trips per operation",
         operations(&env, &out_dir),
+    ));
+    sections.push(Section::from(
+        "Live routing",
+        run_bench(
+            "timing arrival → offer in process",
+            cargo().args(["bench", "-p", "stratus-blackbox-tests", "--bench", "routing"]),
+            &env,
+            &out_dir.join("routing.md"),
+        ),
     ));
     sections.push(Section::from("Latency", latency(&env, &out_dir).await));
     database.stop();
@@ -153,6 +165,7 @@ fn build() -> anyhow::Result<()> {
     // unify features differently and the run would compile again.
     for (package, bench) in [
         ("stratus-blackbox-tests", "operations"),
+        ("stratus-blackbox-tests", "routing"),
         ("stratus-blackbox-tests", "api_latency"),
     ] {
         process::run(

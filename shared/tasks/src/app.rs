@@ -28,8 +28,17 @@ async fn addressed_task(
 /// `POST /api/tasks/{taskId}/abandon`: the caller hung up while waiting or ringing.
 pub async fn abandon_task(kernel: &Kernel, incoming: Incoming) -> Result<TaskAfter, TaskError> {
     let app = routing_app(kernel, &incoming).await?;
+    let id = path_guid("taskId", incoming.path_param("taskId"))?;
+    abandon(kernel, &app.tenant_id, &id).await
+}
+
+/// Ends a waiting task as abandoned, freeing the agents it rings.
+pub async fn abandon(kernel: &Kernel, tenant: &Guid, id: &Guid) -> Result<TaskAfter, TaskError> {
     crate::retry_changed(|| async {
-        let task = addressed_task(kernel, &app.tenant_id, &incoming).await?;
+        let task = read_task(kernel.table(), tenant, id)
+            .await?
+            .ok_or_else(|| TaskError::NotFound(id.to_string()))?
+            .task;
         if !task.state.is_waiting() {
             return Err(TaskError::WrongState {
                 task: task.id.to_string(),
@@ -41,16 +50,10 @@ pub async fn abandon_task(kernel: &Kernel, incoming: Incoming) -> Result<TaskAft
         let now = Now::current();
         let mut next = task.clone();
         next.version += 1;
-        let mut tx = Tx::new(kernel.table(), &app.tenant_id);
+        let mut tx = Tx::new(kernel.table(), tenant);
         tx.dequeue(&task)?;
         withdraw_offers(&mut tx, &mut next, &now)?;
-        finish(
-            &mut tx,
-            &mut next,
-            TaskState::Abandoned,
-            Outcome::Abandoned,
-            &now,
-        )?;
+        finish(&mut tx, &mut next, TaskState::Abandoned, Outcome::Abandoned, &now)?;
         tx.replace_task(&next, task.version)?;
         tx.commit(kernel.table(), &Writes::unlimited()).await?;
         Ok(TaskAfter::of(&next))
