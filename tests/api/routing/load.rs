@@ -120,4 +120,53 @@ async fn fifty_calls_against_ten_agents_while_presence_flips_lose_nothing_and_do
         .ok();
     assert_eq!(queue["tasks"], json!([]));
     assert_eq!(queue["inProgress"], 0);
+
+    // The call detail records reconcile: one per task, answered, by the agent who took it.
+    let records = call_detail_records(&floor.t.id, &floor.service).await;
+    assert_eq!(records.len(), submitted.len(), "one record per task");
+    for id in &submitted {
+        let record = records
+            .iter()
+            .find(|r| r["taskId"] == id.as_str())
+            .unwrap_or_else(|| panic!("no record of task {id}"));
+        assert_eq!(record["outcome"], "answered");
+        assert_eq!(record["answeredBy"].as_array().map(Vec::len), Some(1));
+        assert!(record["expiresAt"].as_i64().is_some(), "records expire: {record}");
+    }
+}
+
+/// The service's call detail records of today (and yesterday, around midnight), read
+/// straight from the stack's table: reporting has no API yet.
+async fn call_detail_records(tenant: &str, service: &str) -> Vec<Value> {
+    let table = std::env::var("STRATUS_TABLE_NAME").expect("STRATUS_TABLE_NAME (the stack's table)");
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let mut found = Vec::new();
+    for days_ago in [0, 1] {
+        let day = time::OffsetDateTime::now_utc() - time::Duration::days(days_ago);
+        let pk = format!(
+            "CDR#{tenant}#{:04}-{:02}-{:02}",
+            day.year(),
+            u8::from(day.month()),
+            day.day()
+        );
+        let items = client
+            .query()
+            .table_name(&table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        for item in items {
+            let record: Value = serde_dynamo::from_item(item.expect("reading records")).expect("a record");
+            if record["serviceId"] == service {
+                found.push(record);
+            }
+        }
+    }
+    found
 }
