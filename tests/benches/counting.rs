@@ -128,4 +128,3 @@ impl Intercept for CountingInterceptor {
         Ok(())
     }
 }
-

@@ -45,10 +45,10 @@
 //! `AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 AWS_REGION=us-east-1 \
 //!  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x cargo bench -p stratus-blackbox-tests --bench operations`
 
-#[path = "../../plugins/locate.rs"]
-mod locate;
 #[path = "counting.rs"]
 mod counting;
+#[path = "../../plugins/locate.rs"]
+mod locate;
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -59,8 +59,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
-use criterion::{Criterion, SamplingMode};
 use counting::{Counter, CountingInterceptor};
+use criterion::{Criterion, SamplingMode};
 use serde_json::{json, Value};
 use stratus_auth::{AuthConfig, Authenticator};
 use stratus_blackbox_tests::skill_config;

@@ -21,8 +21,8 @@ mod floor;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use criterion::{Criterion, SamplingMode};
 use counting::{Counter, CountingInterceptor};
+use criterion::{Criterion, SamplingMode};
 use floor::Floor;
 use stratus_kernel::table::{DynamoDbBounds, Table};
 use stratus_services::distribution::DistributionSettings;
@@ -55,7 +55,10 @@ async fn counted_table(counter: &Arc<Counter>) -> Table {
         .interceptor(CountingInterceptor(counter.clone()))
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(config);
-    let name = format!("stratus-bench-routing-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let name = format!(
+        "stratus-bench-routing-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
     let template = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
     stratus_kernel::table::setup::create_table_from_template(&client, &template, &name)
         .await
@@ -67,7 +70,10 @@ async fn counted_table(counter: &Arc<Counter>) -> Table {
 async fn arrival_to_offer(floor: &Floor) -> stratus_kernel::Guid {
     let id = floor.submit().await;
     for _ in 0..10 {
-        floor.pass(&Writes::unlimited()).await.expect("routing pass");
+        floor
+            .pass(&Writes::unlimited())
+            .await
+            .expect("routing pass");
         let task = read_task(floor.kernel.table(), &floor.tenant, &id)
             .await
             .unwrap()
@@ -105,17 +111,34 @@ fn main() {
     let mut rows = Vec::new();
     let mut raw_times = Vec::new();
     for agents in SIZES {
-        let floor = runtime.block_on(Floor::open(&table, agents, DistributionSettings::default(), 16));
+        let floor = runtime.block_on(Floor::open(
+            &table,
+            agents,
+            DistributionSettings::default(),
+            16,
+        ));
         // Warm: the kernel's first pass, and the round trips of one arrival → offer.
         let id = runtime.block_on(arrival_to_offer(&floor));
-        runtime.block_on(stratus_tasks::app::abandon(&floor.kernel, &floor.tenant, &id)).unwrap();
+        runtime
+            .block_on(stratus_tasks::app::abandon(
+                &floor.kernel,
+                &floor.tenant,
+                &id,
+            ))
+            .unwrap();
         counter.reset();
         let id = runtime.block_on(arrival_to_offer(&floor));
         let round_trips = counter.calls();
         let (in_dynamodb, _) = counter.timing();
         let mut calls: Vec<String> = counter.names();
         calls.dedup();
-        runtime.block_on(stratus_tasks::app::abandon(&floor.kernel, &floor.tenant, &id)).unwrap();
+        runtime
+            .block_on(stratus_tasks::app::abandon(
+                &floor.kernel,
+                &floor.tenant,
+                &id,
+            ))
+            .unwrap();
 
         let samples = Arc::new(Mutex::new(Vec::new()));
         let mut group = criterion.benchmark_group("arrival-to-offer");
@@ -130,7 +153,11 @@ fn main() {
                     total += took;
                     samples.lock().unwrap().push(took);
                     runtime
-                        .block_on(stratus_tasks::app::abandon(&floor.kernel, &floor.tenant, &id))
+                        .block_on(stratus_tasks::app::abandon(
+                            &floor.kernel,
+                            &floor.tenant,
+                            &id,
+                        ))
                         .unwrap();
                 }
                 total
@@ -171,14 +198,25 @@ fn main() {
 
     // Decisions per second: one service with 100 agents works through a burst of waiting
     // tasks in one pass.
-    let floor = runtime.block_on(Floor::open(&table, 100, DistributionSettings::default(), 16));
-    let ids: Vec<_> = (0..QUEUE_BURST).map(|_| runtime.block_on(floor.submit())).collect();
+    let floor = runtime.block_on(Floor::open(
+        &table,
+        100,
+        DistributionSettings::default(),
+        16,
+    ));
+    let ids: Vec<_> = (0..QUEUE_BURST)
+        .map(|_| runtime.block_on(floor.submit()))
+        .collect();
     counter.reset();
     let started = Instant::now();
     let report = runtime.block_on(floor.pass(&Writes::unlimited())).unwrap();
     let burst = started.elapsed();
     let burst_trips = counter.calls();
-    assert_eq!(report.offers as usize, ids.len(), "one pass offers every task");
+    assert_eq!(
+        report.offers as usize,
+        ids.len(),
+        "one pass offers every task"
+    );
 
     let raw_median = percentile(&raw_times, 0.5);
     let mut md = String::from(
@@ -210,6 +248,7 @@ fn main() {
     ));
     println!("\n{md}");
     if let Ok(dir) = std::env::var("STRATUS_BENCH_RESULTS_DIR") {
-        std::fs::write(std::path::Path::new(&dir).join("routing.md"), &md).expect("writing results");
+        std::fs::write(std::path::Path::new(&dir).join("routing.md"), &md)
+            .expect("writing results");
     }
 }

@@ -27,7 +27,33 @@ pub const AVAILABLE: Presence = Presence {
 };
 
 fn audit(tenant: &Guid, action: &str) -> AuditRecord {
-    audit_record(tenant, "app:test", action, "test".into(), serde_json::json!({}))
+    audit_record(
+        tenant,
+        "app:test",
+        action,
+        "test".into(),
+        serde_json::json!({}),
+    )
+}
+
+/// A tenant with `contact_center` Contact Center seats and a root unit.
+pub async fn tenant(table: &Table, contact_center: u32) -> (Guid, OrganizationUnit) {
+    let id = Guid::new_random();
+    let root = OrganizationUnit::root(Guid::new_random(), "Root".into());
+    let t = Tenant::new(id.clone(), "Contoso".into(), root.id.clone());
+    assert!(table
+        .create_tenant(&t, &root, &audit(&id, "tenant.create"))
+        .await
+        .unwrap());
+    table
+        .set_license_totals(
+            &id,
+            &[(LicenseType::ContactCenter, contact_center)],
+            &audit(&id, "licenses"),
+        )
+        .await
+        .unwrap();
+    (id, root)
 }
 
 pub struct Floor {
@@ -45,21 +71,7 @@ impl Floor {
         distribution: DistributionSettings,
         parallel: usize,
     ) -> Floor {
-        let tenant = Guid::new_random();
-        let root = OrganizationUnit::root(Guid::new_random(), "Root".into());
-        let t = Tenant::new(tenant.clone(), "Contoso".into(), root.id.clone());
-        assert!(table
-            .create_tenant(&t, &root, &audit(&tenant, "tenant.create"))
-            .await
-            .unwrap());
-        table
-            .set_license_totals(
-                &tenant,
-                &[(LicenseType::ContactCenter, agents as u32 + 2)],
-                &audit(&tenant, "licenses"),
-            )
-            .await
-            .unwrap();
+        let (tenant, root) = tenant(table, agents as u32 + 2).await;
         let service = stratus_services::Service {
             id: Guid::new_random(),
             name: "Support".into(),
@@ -141,11 +153,19 @@ async fn add_agent(table: &Table, tenant: &Guid, root: &OrganizationUnit, servic
         let read_user = table.user(tenant, &user.o365_id).await.unwrap().unwrap();
         let read_service = table.service(tenant, service).await.unwrap().unwrap();
         match table
-            .add_agent(tenant, &read_service, &read_user, &agent, &audit(tenant, "agent"))
+            .add_agent(
+                tenant,
+                &read_service,
+                &read_user,
+                &agent,
+                &audit(tenant, "agent"),
+            )
             .await
         {
             Ok(()) => break,
-            Err(stratus_services::ServiceError::Kernel(stratus_kernel::Error::ConcurrentChange)) => {}
+            Err(stratus_services::ServiceError::Kernel(
+                stratus_kernel::Error::ConcurrentChange,
+            )) => {}
             Err(e) => panic!("adding an agent: {e}"),
         }
     }

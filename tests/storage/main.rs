@@ -3,6 +3,8 @@
 //! feature's storage seam (provisioning, tenant administration, stored plugins, tenant
 //! settings).
 
+#[path = "../common/floor.rs"]
+mod floor;
 mod routing;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -49,22 +51,7 @@ fn audit(tenant: &Guid, action: &str) -> stratus_kernel::audit::AuditRecord {
 
 /// A tenant with `contact_center` Contact Center seats and a root unit.
 async fn tenant(store: &Store, contact_center: u32) -> (Guid, OrganizationUnit) {
-    let id = Guid::new_random();
-    let root = OrganizationUnit::root(Guid::new_random(), "Root".into());
-    let t = Tenant::new(id.clone(), "Contoso".into(), root.id.clone());
-    assert!(store
-        .create_tenant(&t, &root, &audit(&id, "tenant.create"))
-        .await
-        .unwrap());
-    store
-        .set_license_totals(
-            &id,
-            &[(LicenseType::ContactCenter, contact_center)],
-            &audit(&id, "licenses"),
-        )
-        .await
-        .unwrap();
-    (id, root)
+    floor::tenant(store, contact_center).await
 }
 
 fn licensed_user(ou: &OrganizationUnit) -> User {

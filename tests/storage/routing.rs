@@ -12,10 +12,7 @@ use stratus_services::distribution::DistributionSettings;
 use stratus_tasks::model::{OfferState, Task, TaskState};
 use stratus_tasks::store::{queue_of, read_agent_load, read_tasks, service_counters, Writes};
 
-#[path = "../common/floor.rs"]
-mod common;
-use common::Floor;
-
+use super::floor::Floor;
 use super::store;
 
 /// The floor of these tests: ringing for 5 s and pausing an agent after one missed offer.

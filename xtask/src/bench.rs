@@ -65,7 +65,12 @@ pub async fn command(args: &[String]) -> anyhow::Result<()> {
     ensure_port_free(BENCH_ISSUER_PORT, "the dev issuer (bench)")?;
     let out_dir = paths::target_dir().join("stratus-bench");
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    for stale in ["operations.md", "routing.md", "api_latency.md", "results.md"] {
+    for stale in [
+        "operations.md",
+        "routing.md",
+        "api_latency.md",
+        "results.md",
+    ] {
         let _ = std::fs::remove_file(out_dir.join(stale));
     }
 
@@ -99,7 +104,13 @@ pub async fn command(args: &[String]) -> anyhow::Result<()> {
         "Live routing",
         run_bench(
             "timing arrival → offer in process",
-            cargo().args(["bench", "-p", "stratus-blackbox-tests", "--bench", "routing"]),
+            cargo().args([
+                "bench",
+                "-p",
+                "stratus-blackbox-tests",
+                "--bench",
+                "routing",
+            ]),
             &env,
             &out_dir.join("routing.md"),
         ),

@@ -47,19 +47,30 @@ async fn task_of(kernel: &Kernel, tenant: &Guid, id: &Guid) -> Result<Task, Task
         .task)
 }
 
+/// The task with the agent's open offer of it (its index), or why the agent has none.
+async fn offered_to(
+    kernel: &Kernel,
+    tenant: &Guid,
+    id: &Guid,
+    agent: &Guid,
+) -> Result<(Task, usize), TaskError> {
+    let task = task_of(kernel, tenant, id).await?;
+    match task.open_offer_of(agent) {
+        Some(at) => Ok((task, at)),
+        None => Err(TaskError::NoOpenOffer {
+            task: id.to_string(),
+            state: task.state,
+        }),
+    }
+}
+
 /// `POST /api/tasks/{taskId}/accept`: the offered agent takes the task; other agents rung at
 /// the same time lose their offers.
 pub async fn accept_task(kernel: &Kernel, incoming: Incoming) -> Result<TaskAfter, TaskError> {
     let me = kernel.user_caller(&incoming).await?;
     let id = task_id(&incoming)?;
     crate::retry_changed(|| async {
-        let task = task_of(kernel, &me.tenant_id, &id).await?;
-        let Some(at) = task.open_offer_of(&me.o365_id) else {
-            return Err(TaskError::NoOpenOffer {
-                task: id.to_string(),
-                state: task.state,
-            });
-        };
+        let (task, at) = offered_to(kernel, &me.tenant_id, &id, &me.o365_id).await?;
         let now = Now::current();
         let mut next = task.clone();
         next.version += 1;
@@ -135,13 +146,7 @@ pub async fn decline_task(kernel: &Kernel, incoming: Incoming) -> Result<TaskAft
     let me = kernel.user_caller(&incoming).await?;
     let id = task_id(&incoming)?;
     crate::retry_changed(|| async {
-        let task = task_of(kernel, &me.tenant_id, &id).await?;
-        let Some(at) = task.open_offer_of(&me.o365_id) else {
-            return Err(TaskError::NoOpenOffer {
-                task: id.to_string(),
-                state: task.state,
-            });
-        };
+        let (task, at) = offered_to(kernel, &me.tenant_id, &id, &me.o365_id).await?;
         let now = Now::current();
         let mut next = task.clone();
         next.version += 1;

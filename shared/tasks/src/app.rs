@@ -53,7 +53,13 @@ pub async fn abandon(kernel: &Kernel, tenant: &Guid, id: &Guid) -> Result<TaskAf
         let mut tx = Tx::new(kernel.table(), tenant);
         tx.dequeue(&task)?;
         withdraw_offers(&mut tx, &mut next, &now)?;
-        finish(&mut tx, &mut next, TaskState::Abandoned, Outcome::Abandoned, &now)?;
+        finish(
+            &mut tx,
+            &mut next,
+            TaskState::Abandoned,
+            Outcome::Abandoned,
+            &now,
+        )?;
         tx.replace_task(&next, task.version)?;
         tx.commit(kernel.table(), &Writes::unlimited()).await?;
         Ok(TaskAfter::of(&next))

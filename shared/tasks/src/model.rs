@@ -241,6 +241,49 @@ pub const MAX_OFFERS_KEPT: usize = 100;
 pub const MAX_MOVES: usize = 10;
 
 impl Task {
+    /// A task as it arrives at `service_id` at `now_ms` (`now` its RFC 3339 text): queued,
+    /// priority 0, nothing required, nothing decided yet.
+    pub fn arriving(
+        service_id: Guid,
+        direction: Direction,
+        modality: Modality,
+        caller: String,
+        now_ms: i64,
+        now: String,
+    ) -> Task {
+        Task {
+            id: Guid::new_random(),
+            service_id,
+            state: TaskState::Queued,
+            direction,
+            modality,
+            caller,
+            priority: 0,
+            required_skills: Vec::new(),
+            attributes: BTreeMap::new(),
+            idempotency_key: None,
+            arrived_at: now,
+            arrived_at_ms: now_ms,
+            queued_at_ms: now_ms,
+            scheduled_at: None,
+            not_before_ms: None,
+            directed_to: None,
+            assigned_to: None,
+            answered_by: Vec::new(),
+            answered_at: None,
+            answered_at_ms: None,
+            wrap_up_until_ms: None,
+            ended_at: None,
+            ended_at_ms: None,
+            outcome: None,
+            offers: Vec::new(),
+            transfers: Vec::new(),
+            decision_count: 0,
+            plugin_failures: 0,
+            version: 1,
+        }
+    }
+
     pub fn open_offers(&self) -> impl Iterator<Item = &Offer> {
         self.offers.iter().filter(|o| o.state == OfferState::Open)
     }

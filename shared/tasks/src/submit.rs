@@ -273,37 +273,21 @@ pub async fn submit(
         Some(_) => Direction::Outbound,
         None => Direction::Inbound,
     };
-    let mut task = Task {
-        id: Guid::new_random(),
-        service_id: service_id.clone(),
-        state: TaskState::Queued,
+    let mut task = Task::arriving(
+        service_id.clone(),
         direction,
-        modality: new.modality,
-        caller: new.caller,
-        priority: new.priority,
-        required_skills: new.required_skills,
-        attributes: new.attributes,
-        idempotency_key: new.idempotency_key.clone(),
-        arrived_at: now.text.clone(),
-        arrived_at_ms: now.ms,
-        queued_at_ms: new.scheduled_at_ms.unwrap_or(now.ms).max(now.ms),
-        scheduled_at: new.scheduled_at_ms.map(crate::flow::rfc3339_of_ms),
-        not_before_ms: new.scheduled_at_ms.filter(|at| *at > now.ms),
-        directed_to: None,
-        assigned_to: None,
-        answered_by: Vec::new(),
-        answered_at: None,
-        answered_at_ms: None,
-        wrap_up_until_ms: None,
-        ended_at: None,
-        ended_at_ms: None,
-        outcome: None,
-        offers: Vec::new(),
-        transfers: Vec::new(),
-        decision_count: 0,
-        plugin_failures: 0,
-        version: 1,
-    };
+        new.modality,
+        new.caller,
+        now.ms,
+        now.text.clone(),
+    );
+    task.priority = new.priority;
+    task.required_skills = new.required_skills;
+    task.attributes = new.attributes;
+    task.idempotency_key = new.idempotency_key.clone();
+    task.queued_at_ms = new.scheduled_at_ms.unwrap_or(now.ms).max(now.ms);
+    task.scheduled_at = new.scheduled_at_ms.map(crate::flow::rfc3339_of_ms);
+    task.not_before_ms = new.scheduled_at_ms.filter(|at| *at > now.ms);
     let writes = Writes::unlimited();
     let mut tx = Tx::new(table, tenant);
     tx.create_task(&task)?;

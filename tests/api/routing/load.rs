@@ -108,16 +108,7 @@ async fn fifty_calls_against_ten_agents_while_presence_flips_lose_nothing_and_do
     for (agent, spans) in rings {
         assert_no_overlap("open offers", &agent, spans);
     }
-    let queue = stack
-        .request(
-            Request::new(
-                Method::GET,
-                format!("/api/services/{}/queue", floor.service),
-            )
-            .bearer(&floor.app()),
-        )
-        .await
-        .ok();
+    let queue = floor.queue(&floor.app()).await;
     assert_eq!(queue["tasks"], json!([]));
     assert_eq!(queue["inProgress"], 0);
 
@@ -131,15 +122,21 @@ async fn fifty_calls_against_ten_agents_while_presence_flips_lose_nothing_and_do
             .unwrap_or_else(|| panic!("no record of task {id}"));
         assert_eq!(record["outcome"], "answered");
         assert_eq!(record["answeredBy"].as_array().map(Vec::len), Some(1));
-        assert!(record["expiresAt"].as_i64().is_some(), "records expire: {record}");
+        assert!(
+            record["expiresAt"].as_i64().is_some(),
+            "records expire: {record}"
+        );
     }
 }
 
 /// The service's call detail records of today (and yesterday, around midnight), read
 /// straight from the stack's table: reporting has no API yet.
 async fn call_detail_records(tenant: &str, service: &str) -> Vec<Value> {
-    let table = std::env::var("STRATUS_TABLE_NAME").expect("STRATUS_TABLE_NAME (the stack's table)");
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let table =
+        std::env::var("STRATUS_TABLE_NAME").expect("STRATUS_TABLE_NAME (the stack's table)");
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let mut found = Vec::new();
     for days_ago in [0, 1] {
@@ -162,7 +159,8 @@ async fn call_detail_records(tenant: &str, service: &str) -> Vec<Value> {
             .collect::<Vec<_>>()
             .await;
         for item in items {
-            let record: Value = serde_dynamo::from_item(item.expect("reading records")).expect("a record");
+            let record: Value =
+                serde_dynamo::from_item(item.expect("reading records")).expect("a record");
             if record["serviceId"] == service {
                 found.push(record);
             }

@@ -123,6 +123,18 @@ impl Floor {
             .assert_status(200);
     }
 
+    /// The service's queue as a wallboard reads it (a tenant admin's or the app's token).
+    async fn queue(&self, token: &str) -> Value {
+        self.t
+            .stack
+            .request(
+                Request::new(Method::GET, format!("/api/services/{}/queue", self.service))
+                    .bearer(token),
+            )
+            .await
+            .ok()
+    }
+
     fn agent_token(&self, agent: &str) -> String {
         self.t
             .token(&self.t.stack.spec().tenant(&self.t.id).object_id(agent))
@@ -271,16 +283,7 @@ async fn a_call_is_offered_accepted_completed_and_traced() {
         .collect();
     assert!(traced.contains(&agent.as_str()), "{decision:#}");
 
-    let queue = stack
-        .request(
-            Request::new(
-                Method::GET,
-                format!("/api/services/{}/queue", floor.service),
-            )
-            .bearer(&floor.t.admin_token()),
-        )
-        .await
-        .ok();
+    let queue = floor.queue(&floor.t.admin_token()).await;
     assert_eq!(queue["tasks"], json!([]));
     assert_eq!(queue["offers"], json!([]));
 }
@@ -356,16 +359,7 @@ async fn the_queue_orders_by_priority_then_arrival_and_a_full_queue_overflows() 
     let reply = floor.submit_to(&floor.service, call()).await;
     reply.assert_status(202);
     assert_eq!(reply.body["state"], "overflowed", "{}", reply.text);
-    let queue = stack
-        .request(
-            Request::new(
-                Method::GET,
-                format!("/api/services/{}/queue", floor.service),
-            )
-            .bearer(&floor.app()),
-        )
-        .await
-        .ok();
+    let queue = floor.queue(&floor.app()).await;
     let order: Vec<&str> = queue["tasks"]
         .as_array()
         .unwrap()
@@ -596,7 +590,9 @@ async fn past_the_queue_timeout_a_task_overflows_to_the_overflow_service() {
     floor.presence(&floor.agents[0], "Offline").await;
     let id = floor.submit(call()).await;
     let task = floor
-        .until(&id, Duration::from_secs(60), |t| t["serviceId"] == backup.as_str())
+        .until(&id, Duration::from_secs(60), |t| {
+            t["serviceId"] == backup.as_str()
+        })
         .await;
     assert_eq!(task["state"], "queued");
     let moved = &task["transfers"][0];
@@ -612,12 +608,7 @@ async fn a_task_transferred_to_a_user_rings_them_only() {
     let floor = Floor::open(&stack, 2, json!({})).await;
     let id = floor.submit(call()).await;
     let first = floor.offered(&id).await;
-    let other = floor
-        .agents
-        .iter()
-        .find(|a| **a != first)
-        .unwrap()
-        .clone();
+    let other = floor.agents.iter().find(|a| **a != first).unwrap().clone();
     floor.act(&first, &id, "accept").await.ok();
     let moved = stack
         .request(
@@ -665,7 +656,11 @@ async fn an_outbound_task_is_distributed_when_it_falls_due() {
     reply.assert_status(202);
     let id = id_of(&reply);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(floor.task(&id).await["state"], "queued", "not before it is due");
+    assert_eq!(
+        floor.task(&id).await["state"],
+        "queued",
+        "not before it is due"
+    );
     assert_eq!(floor.offered(&id).await, floor.agents[0]);
     let task = floor.task(&id).await;
     assert_eq!(task["direction"], "outbound");

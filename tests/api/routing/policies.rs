@@ -181,3 +181,58 @@ async fn a_failing_plugin_fails_its_decision_only_and_a_shadow_is_compared() {
         .await
         .assert_problem_status(409);
 }
+
+#[tokio::test]
+async fn a_ring_all_policy_rings_everyone_and_the_first_to_accept_takes_it() {
+    let stack = Stack::from_env();
+    let floor = Floor::open(&stack, 3, json!({})).await;
+    upload(&floor, "ring", built_in_plugin("classic")).await;
+    assign(
+        &floor,
+        json!({ "policy": { "plugin": "ring", "version": 1,
+                            "configuration": { "strategy": "ring-all" } } }),
+    )
+    .await;
+    let id = floor.submit(call()).await;
+    let task = floor
+        .until(&id, ROUTED_WITHIN, |t| super::open_offers(t).len() == 3)
+        .await;
+    assert_eq!(
+        task["decisions"][0]["action"]["offer"]["simultaneous"],
+        true
+    );
+    // Two agents answer at once: one takes the task, the other is told it is gone.
+    let (a, b) = (&floor.agents[0], &floor.agents[1]);
+    let (first, second) = futures::join!(floor.act(a, &id, "accept"), floor.act(b, &id, "accept"));
+    let mut statuses = [first.status, second.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{} / {}", first.text, second.text);
+    let task = floor.task(&id).await;
+    assert_eq!(task["state"], "assigned");
+    let states: Vec<&str> = task["offers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["state"].as_str())
+        .collect();
+    assert_eq!(
+        states.iter().filter(|s| **s == "accepted").count(),
+        1,
+        "{task:#}"
+    );
+    assert_eq!(
+        states.iter().filter(|s| **s == "withdrawn").count(),
+        2,
+        "{task:#}"
+    );
+    for agent in &floor.agents {
+        let offers = stack
+            .request(
+                Request::new(reqwest::Method::GET, "/api/me/offers")
+                    .bearer(&floor.agent_token(agent)),
+            )
+            .await
+            .ok();
+        assert_eq!(offers["items"], json!([]), "nobody still rings");
+    }
+}

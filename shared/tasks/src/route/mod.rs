@@ -53,6 +53,26 @@ pub struct PassReport {
 }
 
 impl PassReport {
+    /// Counts a write: applied (in the counter `applied` picks), or lost to another writer
+    /// (which leaves the task or agent to the pass that writer's change triggers).
+    pub(crate) fn tally(
+        &mut self,
+        written: Result<(), TaskError>,
+        applied: fn(&mut PassReport) -> &mut u32,
+    ) -> Result<(), TaskError> {
+        match written {
+            Ok(()) => {
+                *applied(self) += 1;
+                Ok(())
+            }
+            Err(TaskError::TaskChanged(_) | TaskError::AgentChanged(_)) => {
+                self.raced += 1;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     pub fn add(&mut self, other: &PassReport) {
         self.offers += other.offers;
         self.expired += other.expired;
@@ -305,12 +325,8 @@ impl Pass<'_> {
                 let mut tx = Tx::new(self.kernel.table(), self.tenant);
                 tx.replace_task(&next, task.version)?;
                 write_trace(&mut tx, &task.id, &trace)?;
-                match tx.commit(self.kernel.table(), self.writes).await {
-                    Ok(()) => self.report.waits += 1,
-                    Err(TaskError::TaskChanged(_)) => self.report.raced += 1,
-                    Err(e) => return Err(e),
-                }
-                Ok(())
+                let written = tx.commit(self.kernel.table(), self.writes).await;
+                self.report.tally(written, |r| &mut r.waits)
             }
             Answer::Overflow { reason, target } => {
                 self.overflow(task, target, reason, Outcome::Overflowed, Some(trace))
@@ -478,12 +494,7 @@ impl Pass<'_> {
             &self.now,
         )
         .await;
-        match result {
-            Ok(()) => self.report.overflowed += 1,
-            Err(TaskError::TaskChanged(_) | TaskError::AgentChanged(_)) => self.report.raced += 1,
-            Err(e) => return Err(e),
-        }
-        Ok(())
+        self.report.tally(result, |r| &mut r.overflowed)
     }
 }
 

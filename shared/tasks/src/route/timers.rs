@@ -168,11 +168,7 @@ pub async fn end_wrap_up(
         now,
     )?;
     tx.replace_task(&next, task.version)?;
-    match tx.commit(table, writes).await {
-        Ok(()) => report.finished += 1,
-        Err(TaskError::TaskChanged(_) | TaskError::AgentChanged(_)) => report.raced += 1,
-        Err(e) => return Err(e),
-    }
+    report.tally(tx.commit(table, writes).await, |r| &mut r.finished)?;
     Ok(())
 }
 
@@ -206,11 +202,7 @@ pub async fn discard_all(
             now,
         )?;
         tx.replace_task(&next, task.version)?;
-        match tx.commit(table, writes).await {
-            Ok(()) => report.finished += 1,
-            Err(TaskError::TaskChanged(_) | TaskError::AgentChanged(_)) => report.raced += 1,
-            Err(e) => return Err(e),
-        }
+        report.tally(tx.commit(table, writes).await, |r| &mut r.finished)?;
     }
     Ok(report)
 }

@@ -1,42 +1,21 @@
 use super::*;
-use crate::model::{Direction, Modality, Offer, OfferState, TaskState};
+use crate::model::{Direction, Modality, Offer, OfferState};
 use stratus_kernel::user::SkillLevel;
 
 fn task() -> Task {
-    Task {
-        id: Guid::new_random(),
-        service_id: Guid::new_random(),
-        state: TaskState::Queued,
-        direction: Direction::Inbound,
-        modality: Modality::Audio,
-        caller: "+41000".into(),
-        priority: 0,
-        required_skills: vec![stratus_routing::spec::RequiredSkill {
-            skill: "German".into(),
-            min_level: 50,
-        }],
-        attributes: BTreeMap::new(),
-        idempotency_key: None,
-        arrived_at: String::new(),
-        arrived_at_ms: 0,
-        queued_at_ms: 0,
-        scheduled_at: None,
-        not_before_ms: None,
-        directed_to: None,
-        assigned_to: None,
-        answered_by: Vec::new(),
-        answered_at: None,
-        answered_at_ms: None,
-        wrap_up_until_ms: None,
-        ended_at: None,
-        ended_at_ms: None,
-        outcome: None,
-        offers: Vec::new(),
-        transfers: Vec::new(),
-        decision_count: 0,
-        plugin_failures: 0,
-        version: 1,
-    }
+    let mut task = Task::arriving(
+        Guid::new_random(),
+        Direction::Inbound,
+        Modality::Audio,
+        "+41000".into(),
+        0,
+        String::new(),
+    );
+    task.required_skills = vec![stratus_routing::spec::RequiredSkill {
+        skill: "German".into(),
+        min_level: 50,
+    }];
+    task
 }
 
 #[test]
