@@ -129,9 +129,25 @@ fn main() {
         counter.reset();
         let id = runtime.block_on(arrival_to_offer(&floor));
         let round_trips = counter.calls();
-        let (in_dynamodb, _) = counter.timing();
-        let mut calls: Vec<String> = counter.names();
-        calls.dedup();
+        let (in_dynamodb, timed) = counter.timing();
+        // Each operation's count and time in the counted run (side-by-side calls count once,
+        // under the name of the first).
+        let mut by_name: Vec<(String, usize, Duration)> = Vec::new();
+        for name in counter.names() {
+            match by_name.iter_mut().find(|(n, _, _)| *n == name) {
+                Some(entry) => entry.1 += 1,
+                None => by_name.push((name, 1, Duration::ZERO)),
+            }
+        }
+        for (name, took) in timed {
+            if let Some(entry) = by_name.iter_mut().find(|(n, _, _)| *n == name) {
+                entry.2 += took;
+            }
+        }
+        let calls: Vec<String> = by_name
+            .iter()
+            .map(|(name, count, took)| format!("{name} ×{count} ({})", ms(*took)))
+            .collect();
         runtime
             .block_on(stratus_tasks::app::abandon(
                 &floor.kernel,
@@ -221,7 +237,7 @@ fn main() {
     let raw_median = percentile(&raw_times, 0.5);
     let mut md = String::from(
         "### Live routing: arrival → offer (in process, DynamoDB Local)\n\n\
-         | eligible agents | median | p99 | × raw GetItem | DynamoDB round trips | of which in DynamoDB (one counted run) | operations |\n\
+         | eligible agents | median | p99 | × raw GetItem | DynamoDB round trips | in DynamoDB (one counted run) | operations (count, time waited) |\n\
          |---|---|---|---|---|---|---|\n",
     );
     for row in &rows {

@@ -149,6 +149,24 @@ async fn a_pass_cut_off_after_any_write_leaves_whole_state_that_the_next_pass_co
                 paused.not_available_reason_id.is_some(),
                 "k={k}: not paused"
             );
+            // The pause is in the user-state history, once.
+            let history = store
+                .query_prefix(
+                    stratus_kernel::table::keys::agent_pk(&floor.tenant, &missed_by),
+                    "HISTORY#",
+                )
+                .await
+                .unwrap();
+            let pauses = history
+                .iter()
+                .filter(|item| {
+                    item.get("to")
+                        .and_then(|v| v.as_s().ok())
+                        .map(String::as_str)
+                        == Some("Missed offers")
+                })
+                .count();
+            assert_eq!(pauses, 1, "k={k}: the pause in the history");
         }
     });
     futures::future::join_all(scenarios).await;

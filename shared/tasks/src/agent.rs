@@ -9,7 +9,7 @@ use stratus_kernel::table::{n, s, Expr, Meaning};
 use stratus_kernel::{Guid, Incoming, Kernel};
 use stratus_services::store::ServiceStore;
 
-use crate::flow::{agent_history, clear_offer, finish, release_agent, Now};
+use crate::flow::{agent_history, agents_present, clear_offer, finish, release_agent, Now};
 use crate::model::{Modality, OfferState, Outcome, Task, TaskState};
 use crate::route::PassReport;
 use crate::store::{read_agent_load, read_task, Tx, Writes};
@@ -71,6 +71,7 @@ pub async fn accept_task(kernel: &Kernel, incoming: Incoming) -> Result<TaskAfte
     let id = task_id(&incoming)?;
     crate::retry_changed(|| async {
         let (task, at) = offered_to(kernel, &me.tenant_id, &id, &me.o365_id).await?;
+        let present = agents_present(kernel.table(), &me.tenant_id, &task).await?;
         let now = Now::current();
         let mut next = task.clone();
         next.version += 1;
@@ -85,7 +86,9 @@ pub async fn accept_task(kernel: &Kernel, incoming: Incoming) -> Result<TaskAfte
                 offer.state = OfferState::Accepted;
             } else {
                 offer.state = OfferState::Withdrawn;
-                clear_offer(&mut tx, &offer.agent_id, &task.id, "")?;
+                if present.contains(&offer.agent_id) {
+                    clear_offer(&mut tx, &offer.agent_id, &task.id, "")?;
+                }
             }
         }
         next.state = TaskState::Assigned;

@@ -7,7 +7,9 @@ use stratus_kernel::{Error, Guid, Incoming, Kernel};
 
 use crate::access::routing_app;
 use crate::agent::TaskAfter;
-use crate::flow::{agent_history, finish, move_waiting_task, release_agent, withdraw_offers, Now};
+use crate::flow::{
+    agent_history, agents_present, finish, move_waiting_task, release_agent, withdraw_offers, Now,
+};
 use crate::model::{Outcome, Task, TaskState, Transfer, TransferKind};
 use crate::route::service_destination;
 use crate::store::{read_task, Tx, Writes};
@@ -47,12 +49,13 @@ pub async fn abandon(kernel: &Kernel, tenant: &Guid, id: &Guid) -> Result<TaskAf
                 needs: "queued or offered",
             });
         }
+        let present = agents_present(kernel.table(), tenant, &task).await?;
         let now = Now::current();
         let mut next = task.clone();
         next.version += 1;
         let mut tx = Tx::new(kernel.table(), tenant);
         tx.dequeue(&task)?;
-        withdraw_offers(&mut tx, &mut next, &now)?;
+        withdraw_offers(&mut tx, &mut next, &now, &present)?;
         finish(
             &mut tx,
             &mut next,
@@ -101,6 +104,7 @@ pub async fn transfer_task(kernel: &Kernel, incoming: Incoming) -> Result<TaskAf
                 needs: "queued, offered or assigned",
             });
         }
+        let present = agents_present(kernel.table(), &app.tenant_id, &task).await?;
         let now = Now::current();
         let mut next = task.clone();
         next.version += 1;
@@ -111,23 +115,25 @@ pub async fn transfer_task(kernel: &Kernel, incoming: Incoming) -> Result<TaskAf
             .filter(|_| task.state == TaskState::Assigned);
         if let Some(agent) = &from_agent {
             tx.end_work(&task)?;
-            release_agent(
-                &mut tx,
-                agent,
-                &task,
-                Some(("freeSinceMs = :now", Expr::new().value(":now", n(now.ms)))),
-            )?;
-            tx.history(&agent_history(
-                agent,
-                "task",
-                &format!("busy:{}", task.id),
-                "idle",
-                &now,
-            ))?;
+            if present.contains(agent) {
+                release_agent(
+                    &mut tx,
+                    agent,
+                    &task,
+                    Some(("freeSinceMs = :now", Expr::new().value(":now", n(now.ms)))),
+                )?;
+                tx.history(&agent_history(
+                    agent,
+                    "task",
+                    &format!("busy:{}", task.id),
+                    "idle",
+                    &now,
+                ))?;
+            }
         } else {
             // Out of the queue here; a transfer to a user puts it back at the same place.
             tx.dequeue(&task)?;
-            withdraw_offers(&mut tx, &mut next, &now)?;
+            withdraw_offers(&mut tx, &mut next, &now, &present)?;
         }
         match &target {
             Target::Service(service) => {

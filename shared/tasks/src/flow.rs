@@ -3,7 +3,9 @@
 //! each added to the one transaction of the operation that makes it.
 
 use serde::Serialize;
-use stratus_kernel::table::{key, keys, n, s, to_item, Expr, Meaning, StateChange};
+use std::collections::HashSet;
+
+use stratus_kernel::table::{key, keys, n, s, to_item, Expr, Meaning, StateChange, Table};
 use stratus_kernel::{Error, Guid};
 
 use crate::model::{
@@ -46,8 +48,38 @@ pub fn rfc3339_of_ms(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Marks every open offer of the task withdrawn and frees the agents holding them.
-pub fn withdraw_offers(tx: &mut Tx, task: &mut Task, now: &Now) -> Result<(), Error> {
+/// Which of the agents a task involves (its open offers, its assignee) still have a state
+/// item. A deleted user has none, and nothing of theirs is left to clear: writing to them
+/// would fail (or create an item), and the task would never move on.
+pub async fn agents_present(
+    table: &Table,
+    tenant: &Guid,
+    task: &Task,
+) -> Result<HashSet<Guid>, Error> {
+    let agents: Vec<Guid> = task
+        .open_offers()
+        .map(|o| o.agent_id.clone())
+        .chain(task.assigned_to.clone())
+        .collect();
+    if agents.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(table
+        .agent_states(tenant, &agents)
+        .await?
+        .into_iter()
+        .filter_map(|state| state.o365_id)
+        .collect())
+}
+
+/// Marks every open offer of the task withdrawn and frees the agents holding them (those
+/// in `present`).
+pub fn withdraw_offers(
+    tx: &mut Tx,
+    task: &mut Task,
+    now: &Now,
+    present: &HashSet<Guid>,
+) -> Result<(), Error> {
     for offer in task
         .offers
         .iter_mut()
@@ -56,7 +88,9 @@ pub fn withdraw_offers(tx: &mut Tx, task: &mut Task, now: &Now) -> Result<(), Er
         offer.state = OfferState::Withdrawn;
         offer.resolved_at = Some(now.text.clone());
         offer.resolved_at_ms = Some(now.ms);
-        clear_offer(tx, &offer.agent_id, &task.id, "")?;
+        if present.contains(&offer.agent_id) {
+            clear_offer(tx, &offer.agent_id, &task.id, "")?;
+        }
     }
     Ok(())
 }

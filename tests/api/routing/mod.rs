@@ -670,3 +670,29 @@ async fn an_outbound_task_is_distributed_when_it_falls_due() {
         "offered before its time: {task:#}"
     );
 }
+
+#[tokio::test]
+async fn an_agent_deleted_while_rung_does_not_hold_the_task() {
+    let stack = Stack::from_env();
+    let floor = Floor::open(&stack, 2, json!({ "ringTimeoutSeconds": 5 })).await;
+    let id = floor.submit(call()).await;
+    let gone = floor.offered(&id).await;
+    floor.t.delete_user(&gone, None).await.assert_status(200);
+    // The offer rings out with nobody to clear, and the other agent gets the task.
+    let task = floor
+        .until(&id, Duration::from_secs(60), |t| {
+            t["state"] == "offered" && !open_offers(t).contains(&gone)
+        })
+        .await;
+    let other = open_offers(&task)[0].clone();
+    assert_ne!(other, gone);
+    floor.t.delete_user(&other, None).await.assert_status(200);
+    // Abandoning it withdraws an offer whose agent no longer exists.
+    let abandoned = stack
+        .request(
+            Request::new(Method::POST, format!("/api/tasks/{id}/abandon")).bearer(&floor.app()),
+        )
+        .await
+        .ok();
+    assert_eq!(abandoned["state"], "abandoned");
+}

@@ -59,7 +59,10 @@ async fn skill_steps_relax_while_the_task_waits_and_it_keeps_its_place() {
     .await;
     let started = Instant::now();
     let id = floor.submit(call()).await;
+    let later = floor.submit(call()).await;
     assert_eq!(floor.offered(&id).await, agent);
+    // Waiting did not cost the first task its place: the later one is still waiting.
+    assert_eq!(floor.task(&later).await["state"], "queued");
     assert!(
         started.elapsed() >= Duration::from_secs(3),
         "offered before the step relaxed"

@@ -28,12 +28,13 @@ pub async fn overflow_task(
     now: &Now,
 ) -> Result<(), TaskError> {
     let mut destination = destination.clone();
+    let present = crate::flow::agents_present(kernel.table(), tenant, task).await?;
     for _ in 0..2 {
         let mut next = task.clone();
         next.version += 1;
         let mut tx = Tx::new(kernel.table(), tenant);
         tx.dequeue(task)?;
-        crate::flow::withdraw_offers(&mut tx, &mut next, now)?;
+        crate::flow::withdraw_offers(&mut tx, &mut next, now, &present)?;
         if let Some(trace) = trace.as_mut() {
             trace.action =
                 json!({"overflow": {"reason": reason, "to": destination_json(&destination)}});

@@ -8,8 +8,8 @@ use stratus_kernel::Guid;
 
 use super::{Pass, PassReport};
 use crate::flow::{
-    agent_history, ensure_missed_offers_reason, finish, missed_offers_reason, release_agent,
-    withdraw_offers, Now, MISSED_OFFERS_REASON,
+    agent_history, agents_present, ensure_missed_offers_reason, finish, missed_offers_reason,
+    release_agent, withdraw_offers, Now, MISSED_OFFERS_REASON,
 };
 use crate::model::{AgentLoad, OfferState, Outcome, Task, TaskState};
 use crate::store::{read_agent_load, Tx, Writes};
@@ -42,11 +42,12 @@ impl Pass<'_> {
                 next.directed_to = None;
             }
         }
+        let present = agents_present(self.kernel.table(), self.tenant, task).await?;
         let mut tx = Tx::new(self.kernel.table(), self.tenant);
         tx.replace_task(&next, task.version)?;
         let threshold = self.settings.auto_pause_after_missed_offers;
         let mut paused = Vec::new();
-        for agent in &due {
+        for agent in due.iter().filter(|a| present.contains(*a)) {
             let member = self
                 .roster
                 .members
@@ -182,16 +183,19 @@ pub async fn discard_all(
 ) -> Result<PassReport, TaskError> {
     let mut report = PassReport::default();
     for task in tasks.into_iter().filter(|t| !t.state.is_final()) {
+        let present = agents_present(table, tenant, &task).await?;
         let mut next = task.clone();
         next.version += 1;
         let mut tx = Tx::new(table, tenant);
         if task.state.is_waiting() {
             tx.dequeue(&task)?;
-            withdraw_offers(&mut tx, &mut next, now)?;
+            withdraw_offers(&mut tx, &mut next, now, &present)?;
         } else {
             tx.end_work(&task)?;
             if let (TaskState::Assigned, Some(agent)) = (task.state, &task.assigned_to) {
-                release_agent(&mut tx, agent, &task, None)?;
+                if present.contains(agent) {
+                    release_agent(&mut tx, agent, &task, None)?;
+                }
             }
         }
         finish(
