@@ -86,6 +86,17 @@ async fn arrival_to_offer(floor: &Floor) -> stratus_kernel::Guid {
     panic!("task {id} was not offered");
 }
 
+/// Abandons the task, freeing its agent for the next sample (untimed).
+fn free(runtime: &Runtime, floor: &Floor, id: &stratus_kernel::Guid) {
+    runtime
+        .block_on(stratus_tasks::app::abandon(
+            &floor.kernel,
+            &floor.tenant,
+            id,
+        ))
+        .expect("abandoning the task");
+}
+
 struct Row {
     agents: usize,
     median: Duration,
@@ -119,13 +130,7 @@ fn main() {
         ));
         // Warm: the kernel's first pass, and the round trips of one arrival → offer.
         let id = runtime.block_on(arrival_to_offer(&floor));
-        runtime
-            .block_on(stratus_tasks::app::abandon(
-                &floor.kernel,
-                &floor.tenant,
-                &id,
-            ))
-            .unwrap();
+        free(&runtime, &floor, &id);
         counter.reset();
         let id = runtime.block_on(arrival_to_offer(&floor));
         let round_trips = counter.calls();
@@ -148,13 +153,7 @@ fn main() {
             .iter()
             .map(|(name, count, took)| format!("{name} ×{count} ({})", ms(*took)))
             .collect();
-        runtime
-            .block_on(stratus_tasks::app::abandon(
-                &floor.kernel,
-                &floor.tenant,
-                &id,
-            ))
-            .unwrap();
+        free(&runtime, &floor, &id);
 
         let samples = Arc::new(Mutex::new(Vec::new()));
         let mut group = criterion.benchmark_group("arrival-to-offer");
@@ -168,13 +167,7 @@ fn main() {
                     let took = started.elapsed();
                     total += took;
                     samples.lock().unwrap().push(took);
-                    runtime
-                        .block_on(stratus_tasks::app::abandon(
-                            &floor.kernel,
-                            &floor.tenant,
-                            &id,
-                        ))
-                        .unwrap();
+                    free(&runtime, &floor, &id);
                 }
                 total
             })

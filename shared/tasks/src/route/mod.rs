@@ -221,6 +221,16 @@ pub async fn route_service(
 }
 
 impl Pass<'_> {
+    /// The agent's presence and duty as this pass read them (empty when it has none).
+    fn state_of(&self, agent: &Guid) -> stratus_kernel::table::AgentState {
+        self.roster
+            .members
+            .iter()
+            .find(|m| &m.agent.o365_id == agent)
+            .and_then(|m| m.state.clone())
+            .unwrap_or_default()
+    }
+
     fn member_views(&self) -> Vec<MemberView<'_>> {
         let cx = self.roster.context(self.service);
         self.roster
@@ -428,12 +438,7 @@ impl Pass<'_> {
         task: &Task,
         expires_ms: i64,
     ) -> Result<(), TaskError> {
-        let member = self
-            .roster
-            .members
-            .iter()
-            .find(|m| &m.agent.o365_id == agent);
-        let state = member.and_then(|m| m.state.clone()).unwrap_or_default();
+        let state = self.state_of(agent);
         let mut condition = String::from(
             "attribute_exists(PK) AND attribute_not_exists(offerTaskId) AND \
              attribute_not_exists(callTaskId) AND (attribute_not_exists(wrapUpUntilMs) OR \

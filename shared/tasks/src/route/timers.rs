@@ -48,12 +48,7 @@ impl Pass<'_> {
         let threshold = self.settings.auto_pause_after_missed_offers;
         let mut paused = Vec::new();
         for agent in due.iter().filter(|a| present.contains(*a)) {
-            let member = self
-                .roster
-                .members
-                .iter()
-                .find(|m| &m.agent.o365_id == agent);
-            let state = member.and_then(|m| m.state.clone()).unwrap_or_default();
+            let state = self.state_of(agent);
             let load = self.loads.get(agent).cloned().unwrap_or_default();
             let missed = load.missed_offers + 1;
             let expr = Expr::new().value(":task", s(task.id.as_str()));
