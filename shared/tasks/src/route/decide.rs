@@ -120,6 +120,64 @@ pub fn consider(
         .collect()
 }
 
+/// Most bytes (as JSON) of member entries one trace keeps: a trace is one item, and
+/// DynamoDB items hold 400 KB.
+pub const MAX_TRACE_MEMBER_BYTES: usize = 256 * 1024;
+
+/// Members a trace left out for size, counted by the reason they were not candidates.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OmittedMembers {
+    pub count: usize,
+    pub by_reason: BTreeMap<String, usize>,
+}
+
+fn reason_code(excluded: &Excluded) -> String {
+    match excluded {
+        Excluded::Eligibility { reason } => serde_json::to_value(reason)
+            .ok()
+            .and_then(|v| v.get("code").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_else(|| "eligibility".into()),
+        other => serde_json::to_value(other)
+            .ok()
+            .and_then(|v| v.get("code").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_default(),
+    }
+}
+
+/// The members a trace keeps: all while they fit in `budget` bytes; beyond it the
+/// candidates first, then the others in order, and the rest counted by the first reason
+/// each was left out. Pure.
+pub fn bounded_members(
+    members: Vec<MemberTrace>,
+    budget: usize,
+) -> (Vec<MemberTrace>, Option<OmittedMembers>) {
+    let size = |m: &MemberTrace| serde_json::to_vec(m).map(|b| b.len() + 1).unwrap_or(0);
+    if members.iter().map(size).sum::<usize>() <= budget {
+        return (members, None);
+    }
+    let (candidates, others): (Vec<_>, Vec<_>) = members.into_iter().partition(|m| m.candidate);
+    let mut kept = Vec::new();
+    let mut used = 0;
+    let mut omitted = OmittedMembers::default();
+    for member in candidates.into_iter().chain(others) {
+        let bytes = size(&member);
+        if used + bytes <= budget {
+            used += bytes;
+            kept.push(member);
+        } else {
+            omitted.count += 1;
+            let code = member
+                .excluded
+                .first()
+                .map(reason_code)
+                .unwrap_or_else(|| "candidate".into());
+            *omitted.by_reason.entry(code).or_default() += 1;
+        }
+    }
+    (kept, Some(omitted))
+}
+
 /// A user's skills by name.
 pub fn skills_of(user: Option<&User>, names: &BTreeMap<Guid, String>) -> BTreeMap<String, u8> {
     user.map(|u| {
@@ -369,12 +427,19 @@ fn answer_of(decision: &Decision, candidates: &[CandidateSpec]) -> Answer {
     }
 }
 
+/// Most agents of an offer's order a trace lists (the order's length is kept beside).
+pub const MAX_TRACED_ORDER: usize = 100;
+
 pub fn answer_json(answer: &Answer) -> Value {
     match answer {
         Answer::Offer {
             agents,
             simultaneous,
-        } => json!({"offer": {"order": agents, "simultaneous": simultaneous}}),
+        } => json!({"offer": {
+            "order": &agents[..agents.len().min(MAX_TRACED_ORDER)],
+            "orderLength": agents.len(),
+            "simultaneous": simultaneous,
+        }}),
         Answer::Wait(seconds) => json!({ "wait": seconds }),
         Answer::Overflow { reason, target } => {
             json!({"overflow": {"reason": reason, "target": target}})

@@ -28,7 +28,10 @@ use crate::model::{AgentLoad, Offer, OfferState, Outcome, Task, TaskState};
 use crate::shadow::{agreement, ShadowComparison};
 use crate::store::{queue_of, read_tasks, Tx, Writes};
 use crate::TaskError;
-use decide::{ask_policy, candidate_spec, consider, Answer, MemberTrace, MemberView, PolicyTrace};
+use decide::{
+    ask_policy, bounded_members, candidate_spec, consider, Answer, MemberTrace, MemberView,
+    OmittedMembers, PolicyTrace, MAX_TRACE_MEMBER_BYTES,
+};
 
 /// Most agents rung at once when a policy asks for simultaneous ringing.
 const MAX_SIMULTANEOUS: usize = 10;
@@ -93,6 +96,9 @@ pub struct DecisionTrace {
     pub service_id: Guid,
     pub waited_seconds: u32,
     pub members: Vec<MemberTrace>,
+    /// Members left out of `members` so that the trace fits its item (large services).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub omitted_members: Option<OmittedMembers>,
     pub candidates: usize,
     pub policy: PolicyTrace,
     /// What was done: the offer made (to whom), the wait, or the overflow.
@@ -306,12 +312,14 @@ impl Pass<'_> {
                 count_plugin_failure(self.kernel, self.tenant, &p.plugin, p.version).await;
             }
         }
+        let (members, omitted_members) = bounded_members(members, MAX_TRACE_MEMBER_BYTES);
         let mut trace = DecisionTrace {
             number: task.decision_count + 1,
             at: self.now.text.clone(),
             service_id: task.service_id.clone(),
             waited_seconds: decide::task_spec(&task, &self.now).waited_seconds,
             members,
+            omitted_members,
             candidates: candidates.len(),
             policy: policy_trace,
             action: Value::Null,

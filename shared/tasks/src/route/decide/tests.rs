@@ -122,3 +122,47 @@ fn the_seed_of_a_decision_is_repeatable_and_differs_between_decisions() {
     assert_eq!(seed_of(&id, 1), seed_of(&id, 1));
     assert_ne!(seed_of(&id, 1), seed_of(&id, 2));
 }
+
+#[test]
+fn a_trace_of_a_large_service_stays_within_its_item_keeping_every_candidate() {
+    let members: Vec<MemberTrace> = (0..5_000)
+        .map(|i| MemberTrace {
+            agent_id: Guid::new_random(),
+            candidate: i % 10 == 0,
+            excluded: if i % 10 == 0 {
+                vec![]
+            } else {
+                vec![
+                    Excluded::Eligibility {
+                        reason: Ineligible::NotActive,
+                    },
+                    Excluded::DeclinedRecently,
+                ]
+            },
+        })
+        .collect();
+    let (kept, omitted) = bounded_members(members, MAX_TRACE_MEMBER_BYTES);
+    let bytes: usize = kept
+        .iter()
+        .map(|m| serde_json::to_vec(m).unwrap().len() + 1)
+        .sum();
+    assert!(bytes <= MAX_TRACE_MEMBER_BYTES, "{bytes}");
+    assert_eq!(
+        kept.iter().filter(|m| m.candidate).count(),
+        500,
+        "every candidate kept"
+    );
+    let omitted = omitted.expect("some left out");
+    assert_eq!(kept.len() + omitted.count, 5_000);
+    assert_eq!(omitted.by_reason["notActive"], omitted.count);
+    // A small service keeps everyone, and says nothing is left out.
+    let few: Vec<MemberTrace> = (0..10)
+        .map(|_| MemberTrace {
+            agent_id: Guid::new_random(),
+            candidate: true,
+            excluded: vec![],
+        })
+        .collect();
+    let (kept, omitted) = bounded_members(few, MAX_TRACE_MEMBER_BYTES);
+    assert_eq!((kept.len(), omitted), (10, None));
+}
