@@ -28,6 +28,8 @@ const BLACKBOX_TEST: &str = "api";
 const OUTAGE_TESTS: &str = "outage::";
 /// The black-box tests that keep the plugin compiler busy (tests/api/plugins.rs).
 const COMPILER_HEAVY_TESTS: &str = "plugins::compiler_heavy::";
+/// The black-box tests that load the stack on purpose (tests/api/routing/load.rs).
+const LOAD_TESTS: &str = "routing::load::";
 
 struct Step {
     name: String,
@@ -381,11 +383,19 @@ async fn run_blackbox(
             .env("STRATUS_DEV_GRAPH_URL", stack::api_url(test_graph_port()));
         command
     };
-    // Two kinds of test run after the parallel ones, one at a time: long compiles, which
-    // would starve parallel tests of the CPU their 20 ms decision deadlines count on, and the
-    // outage tests, which freeze DynamoDB Local and the issuer that every other test needs.
+    // Three kinds of test run after the parallel ones, one at a time: long compiles and load
+    // tests, which would starve parallel tests of the CPU their timings count on (a plugin's
+    // 20 ms decision deadline, the rate limit's "not delayed"), and the outage tests, which
+    // freeze DynamoDB Local and the issuer that every other test needs.
     let mut shared = blackbox(&[], TEST_THREADS);
-    shared.args(["--skip", OUTAGE_TESTS, "--skip", COMPILER_HEAVY_TESTS]);
+    shared.args([
+        "--skip",
+        OUTAGE_TESTS,
+        "--skip",
+        COMPILER_HEAVY_TESTS,
+        "--skip",
+        LOAD_TESTS,
+    ]);
     report.record_tests(
         "black-box tests",
         process::run_tests("black-box tests", &mut shared),
@@ -395,6 +405,11 @@ async fn run_blackbox(
     report.record_tests(
         "black-box tests: long compiles, one at a time",
         process::run_tests("black-box tests: long compiles", &mut heavy),
+    );
+    let mut load = blackbox(&[LOAD_TESTS], "1");
+    report.record_tests(
+        "black-box tests: load, on its own",
+        process::run_tests("black-box tests: load", &mut load),
     );
     let mut outage = blackbox(&[OUTAGE_TESTS], "1");
     // Their timings are figures worth seeing in every run.
