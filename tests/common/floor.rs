@@ -26,7 +26,8 @@ pub const AVAILABLE: Presence = Presence {
     activity: Activity::Available,
 };
 
-fn audit(tenant: &Guid, action: &str) -> AuditRecord {
+/// An audit record of the test application.
+pub fn audit(tenant: &Guid, action: &str) -> AuditRecord {
     audit_record(
         tenant,
         "app:test",

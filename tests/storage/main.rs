@@ -10,7 +10,6 @@ mod routing;
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
 use std::path::Path;
-use stratus_kernel::audit::audit_record;
 use stratus_kernel::license::LicenseType;
 use stratus_kernel::table::Table as Store;
 use stratus_kernel::{Error, Guid, OrganizationUnit, Tenant, User};
@@ -39,15 +38,7 @@ async fn store() -> Store {
     Store::new(base.client().clone(), table)
 }
 
-fn audit(tenant: &Guid, action: &str) -> stratus_kernel::audit::AuditRecord {
-    audit_record(
-        tenant,
-        "app:test",
-        action,
-        "test".into(),
-        serde_json::json!({}),
-    )
-}
+use floor::audit;
 
 /// A tenant with `contact_center` Contact Center seats and a root unit.
 async fn tenant(store: &Store, contact_center: u32) -> (Guid, OrganizationUnit) {
