@@ -57,6 +57,26 @@ pub async fn tenant(table: &Table, contact_center: u32) -> (Guid, OrganizationUn
     (id, root)
 }
 
+/// A service of the tenant under `root`, with a Contact Center seat, not stored yet.
+pub fn service(
+    root: &OrganizationUnit,
+    assignment_type: stratus_services::AssignmentType,
+) -> stratus_services::Service {
+    stratus_services::Service {
+        id: Guid::new_random(),
+        name: "Support".into(),
+        upn: format!("q-{}@contoso.com", Guid::new_random()),
+        pstn: None,
+        organization_unit_id: root.id.clone(),
+        license_type: LicenseType::ContactCenter,
+        assignment_type,
+        region: "ch-01".into(),
+        created_at: String::new(),
+        team_id: None,
+        distribution: None,
+    }
+}
+
 pub struct Floor {
     pub kernel: Kernel,
     pub tenant: Guid,
@@ -73,19 +93,8 @@ impl Floor {
         parallel: usize,
     ) -> Floor {
         let (tenant, root) = tenant(table, agents as u32 + 2).await;
-        let service = stratus_services::Service {
-            id: Guid::new_random(),
-            name: "Support".into(),
-            upn: format!("q-{}@contoso.com", Guid::new_random()),
-            pstn: None,
-            organization_unit_id: root.id.clone(),
-            license_type: LicenseType::ContactCenter,
-            assignment_type: stratus_services::AssignmentType::TeamsBased,
-            region: "ch-01".into(),
-            created_at: String::new(),
-            team_id: None,
-            distribution: Some(distribution),
-        };
+        let mut service = service(&root, stratus_services::AssignmentType::TeamsBased);
+        service.distribution = Some(distribution);
         table
             .create_service(&tenant, &service, &audit(&tenant, "service.create"))
             .await

@@ -663,19 +663,7 @@ async fn an_uploads_chunks_live_on_only_if_its_version_is_committed() {
 // ---- services and their agents ----------------------------------------------------------
 
 fn service(root: &OrganizationUnit) -> stratus_services::Service {
-    stratus_services::Service {
-        id: Guid::new_random(),
-        name: "Support".into(),
-        upn: format!("q-{}@contoso.com", Guid::new_random()),
-        pstn: None,
-        organization_unit_id: root.id.clone(),
-        license_type: LicenseType::ContactCenter,
-        assignment_type: stratus_services::AssignmentType::SkillBased,
-        region: "ch-01".into(),
-        created_at: String::new(),
-        team_id: None,
-        distribution: None,
-    }
+    floor::service(root, stratus_services::AssignmentType::SkillBased)
 }
 
 async fn item_exists(store: &Store, tenant: &Guid, sk: String) -> bool {
