@@ -249,10 +249,17 @@ pub async fn submit(
     new: NewTask,
 ) -> Result<Accepted, TaskError> {
     let table = kernel.table();
-    let (service, settings) = futures::try_join!(
-        table.service(tenant, service_id),
-        table.tenant_settings(tenant)
-    )?;
+    // The tenant's settings matter to outbound tasks only (their limit).
+    let outbound = new.scheduled_at_ms.is_some();
+    let (service, outbound_limit) = futures::try_join!(table.service(tenant, service_id), async {
+        match outbound {
+            true => table
+                .tenant_settings(tenant)
+                .await
+                .map(|s| Some(s.outbound.max_scheduled_tasks_per_service)),
+            false => Ok(None),
+        }
+    })?;
     let service = service
         .ok_or_else(|| TaskError::ServiceNotFound(service_id.to_string()))?
         .service;
@@ -292,11 +299,8 @@ pub async fn submit(
     let mut tx = Tx::new(table, tenant);
     tx.create_task(&task)?;
     tx.enqueue(&task, Some(distribution.max_queue_length))?;
-    if direction == Direction::Outbound {
-        tx.take_outbound_slot(
-            service_id,
-            settings.outbound.max_scheduled_tasks_per_service,
-        )?;
+    if let Some(limit) = outbound_limit {
+        tx.take_outbound_slot(service_id, limit)?;
     }
     if let Some(key) = &new.idempotency_key {
         tx.idempotency(service_id, key, &task.id)?;
